@@ -1,0 +1,17 @@
+"""Views on top of results: plotly figures and the standalone HTML report.
+
+Views only read results; they never call a provider or run a stage.
+"""
+
+from __future__ import annotations
+
+from fmviz.views.figures import cluster_frequency_figure, embedding_map_figure, taxonomy_heatmap
+from fmviz.views.report import render_report, write_report
+
+__all__ = [
+    "cluster_frequency_figure",
+    "embedding_map_figure",
+    "render_report",
+    "taxonomy_heatmap",
+    "write_report",
+]

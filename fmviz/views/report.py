@@ -1,0 +1,152 @@
+"""A standalone HTML report of one run that opens offline and can be shared as a file.
+
+The plotly library is inlined once, so the file needs no network. Every piece of text
+that came from a model or a log is escaped with :func:`html.escape`; figures get their
+text escaped in :mod:`fmviz.views.figures`.
+"""
+
+from __future__ import annotations
+
+import html
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+from plotly.offline import get_plotlyjs
+
+from fmviz.results import OUTLIER
+from fmviz.views.figures import cluster_frequency_figure, embedding_map_figure, taxonomy_heatmap
+
+if TYPE_CHECKING:
+    from fmviz.pipeline import PipelineResult
+
+__all__ = ["render_report", "write_report"]
+
+_STYLE = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1100px;
+color:#1f2933;padding:0 1rem}
+h1{margin-bottom:.2rem} .muted{color:#616e7c} table{border-collapse:collapse;width:100%;margin:1rem 0}
+th,td{border-bottom:1px solid #e4e7eb;padding:.4rem .5rem;text-align:left;vertical-align:top;font-size:.92rem}
+th{background:#f5f7fa} .cluster{border:1px solid #e4e7eb;border-radius:8px;padding:.8rem 1rem;margin:1rem 0}
+.kw{display:inline-block;background:#eef2ff;border-radius:4px;padding:0 .4rem;margin:0 .2rem .2rem 0;
+font-size:.85rem} details{margin:.3rem 0} summary{cursor:pointer} .err{color:#9b1c1c}
+"""
+
+
+def _e(value: object) -> str:
+    return html.escape("" if value is None else str(value))
+
+
+def _table(frame: pd.DataFrame) -> str:
+    head = "".join(f"<th>{_e(c)}</th>" for c in frame.columns)
+    rows = []
+    for record in frame.itertuples(index=False):
+        cells = []
+        for value in record:
+            if isinstance(value, float):
+                cells.append(f"<td>{value:.3g}</td>")
+            elif isinstance(value, (list, tuple)):
+                cells.append(f"<td>{_e(', '.join(map(str, value)))}</td>")
+            else:
+                cells.append(f"<td>{_e(value)}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def _figure(fig: object) -> str:
+    return fig.to_html(full_html=False, include_plotlyjs=False)  # type: ignore[attr-defined]
+
+
+def _examples(result: PipelineResult, per_cluster: int) -> str:
+    table = result.table()
+    blocks = []
+    for cluster in [*result.clusters, None]:
+        cluster_id = cluster.id if cluster else OUTLIER
+        members = table[table["cluster_id"] == cluster_id]
+        if cluster is None and members.empty:
+            continue
+        name = cluster.name if cluster else "Outliers"
+        keywords = "".join(f'<span class="kw">{_e(k)}</span>' for k in (cluster.keywords if cluster else []))
+        description = _e(cluster.description) if cluster else "Episodes that fit no cluster."
+        items = []
+        for row in members.head(per_cluster).itertuples(index=False):
+            items.append(
+                f"<details><summary><b>{_e(row.episode_id)}</b>: {_e(row.failure_reason)}</summary>"
+                f"<p><b>Trajectory.</b> {_e(row.trajectory)}</p>"
+                f"<p><b>Why this cluster.</b> {_e(row.rationale)}</p></details>"
+            )
+        blocks.append(
+            f'<div class="cluster"><h3>{_e(cluster_id)}: {_e(name)} '
+            f'<span class="muted">({len(members)} episodes)</span></h3>'
+            f"<p>{description}</p><p>{keywords}</p>{''.join(items) or '<p class=muted>no members</p>'}</div>"
+        )
+    return "".join(blocks)
+
+
+def _labels_section(result: PipelineResult) -> str:
+    labels = {e.id: e.label for e in result.dataset if e.label}
+    if len(labels) < 2:
+        return ""
+    from fmviz.evaluate.metrics import cluster_agreement
+
+    predicted = {k: v for k, v in result.assignments.labels().items() if k in labels}
+    if not predicted:
+        return ""
+    truth = {k: labels[k] for k in predicted}
+    scores = cluster_agreement(predicted, truth)
+    names = result.clusters.names() | {OUTLIER: "Outlier"}
+    crosstab = pd.crosstab(
+        pd.Series({k: f"{v}: {names.get(v, v)}" for k, v in predicted.items()}, name="cluster"),
+        pd.Series(truth, name="label"),
+    )
+    fig = taxonomy_heatmap(crosstab, title="Clusters vs dataset labels (row-normalised)")
+    return (
+        "<h2>Agreement with dataset labels</h2>"
+        f"<p>Adjusted Rand index {scores['ari']:.3f}, normalised mutual information {scores['nmi']:.3f} "
+        f"over {scores['n']} labelled episodes. Labels describe the dataset's own taxonomy, "
+        "which need not match failure modes one to one.</p>" + _figure(fig)
+    )
+
+
+def render_report(result: PipelineResult, *, examples_per_cluster: int = 3) -> str:
+    """The report as one HTML string (plotly inlined, all text escaped)."""
+    dataset = result.dataset
+    summary = result.summary()
+    engines = ", ".join(f"{stage}: {spec}" for stage, spec in result.engines.items())
+    parts = [
+        "<!DOCTYPE html><html lang=en><head><meta charset=utf-8>",
+        f"<title>fmviz report: {_e(dataset.name)}</title><style>{_STYLE}</style>",
+        f"<script>{get_plotlyjs()}</script></head><body>",
+        f"<h1>Failure modes of {_e(dataset.name)}</h1>",
+        f'<p class="muted">{_e(dataset.description)}</p>',
+        f"<p>{len(dataset)} episodes, {len(result.reasons)} reasons, {len(result.clusters)} failure modes. "
+        f"Engines: {_e(engines)}. Generated {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC by fmviz.</p>",
+        "<h2>Failure modes</h2>",
+        _table(summary[["id", "name", "assigned", "share", "frequency", "keywords", "description"]]),
+        _figure(cluster_frequency_figure(summary)),
+    ]
+    if result.embedding_map is not None:
+        hover = result.reasons.to_frame().set_index("episode_id")["failure_reason"]
+        fig = embedding_map_figure(result.embedding_map, cluster_names=result.clusters.names(), hover=hover)
+        parts.append(_figure(fig))
+    parts.append(_labels_section(result))
+    parts.append("<h2>Examples per failure mode</h2>" + _examples(result, examples_per_cluster))
+    errors = result.reasons.errors | result.assignments.errors
+    if errors:
+        frame = pd.DataFrame({"episode_id": list(errors), "error": list(errors.values())})
+        parts.append(f'<h2 class="err">Episodes with errors ({len(errors)})</h2>' + _table(frame))
+    if result.ledger is not None:
+        ledger = result.ledger.summary()
+        if len(ledger):
+            parts.append("<h2>Model calls and cost</h2>" + _table(ledger))
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def write_report(result: PipelineResult, path: str | Path, **kwargs: int) -> Path:
+    """Write :func:`render_report` to ``path`` and return it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_report(result, **kwargs), encoding="utf-8")
+    return path
