@@ -143,6 +143,14 @@ def scripted(replies: Iterable[Reply | str], then: Responder | Reply | str | Non
     return responder
 
 
+def _b64decode(data: str) -> bytes:
+    """Standard or URL-safe base64, padded or not (google-genai sends URL-safe)."""
+    padded = data + "=" * (-len(data) % 4)
+    if "-" in data or "_" in data:
+        return base64.urlsafe_b64decode(padded)
+    return base64.b64decode(padded)
+
+
 def _estimate_tokens(text: str) -> int:
     return max(1, len(text) // 4)
 
@@ -159,7 +167,7 @@ def _parse_openai(body: dict[str, Any]) -> tuple[str, str | None, list[bytes], s
             elif part.get("type") == "image_url":
                 url = part.get("image_url", {}).get("url", "")
                 if url.startswith("data:") and "," in url:
-                    images.append(base64.b64decode(url.split(",", 1)[1]))
+                    images.append(_b64decode(url.split(",", 1)[1]))
         joined = "\n".join(turn_text)
         texts.append(joined)
         if message.get("role") in ("system", "developer"):
@@ -183,7 +191,7 @@ def _parse_gemini(body: dict[str, Any]) -> tuple[str, str | None, list[bytes], s
                 turn_text.append(part["text"])
             inline = part.get("inlineData") or part.get("inline_data")
             if inline:
-                images.append(base64.b64decode(inline.get("data", "")))
+                images.append(_b64decode(inline.get("data", "")))
         joined = "\n".join(turn_text)
         texts.append(joined)
         if content.get("role", "user") == "user":
@@ -311,9 +319,11 @@ def _gemini_success(request: RecordedRequest, reply: Reply) -> dict[str, Any]:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    #: Headers and body are two writes; with Nagle on, the second waits ~40 ms for an ACK.
+    disable_nagle_algorithm = True
     server: _Server
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         """Stay quiet: tests and notebooks should not print access logs."""
 
     def _send(self, status: int, payload: dict[str, Any] | str, headers: dict[str, str]) -> None:
@@ -339,14 +349,18 @@ class _Handler(BaseHTTPRequestHandler):
             return
         path = self.path.split("?", 1)[0]
         gemini = _GEMINI_PATH.match(path)
-        if gemini:
-            api, model = "gemini", gemini.group("model")
-            prompt, system, images, text = _parse_gemini(body)
-        elif _OPENAI_PATH.match(path):
-            api, model = "openai", str(body.get("model", ""))
-            prompt, system, images, text = _parse_openai(body)
-        else:
-            self._send(404, {"error": {"message": f"unknown path {path}"}}, {})
+        try:
+            if gemini:
+                api, model = "gemini", gemini.group("model")
+                prompt, system, images, text = _parse_gemini(body)
+            elif _OPENAI_PATH.match(path):
+                api, model = "openai", str(body.get("model", ""))
+                prompt, system, images, text = _parse_openai(body)
+            else:
+                self._send(404, {"error": {"message": f"unknown path {path}"}}, {})
+                return
+        except (ValueError, TypeError, AttributeError) as exc:
+            self._send(400, {"error": {"message": f"malformed request body: {exc}"}}, {})
             return
         request = RecordedRequest(
             api=api,

@@ -23,6 +23,7 @@ import base64
 import io
 import math
 import re
+from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -43,6 +44,7 @@ __all__ = [
     "TailSpec",
     "data_uri",
     "encode_frames",
+    "fit",
     "image_files",
     "natural_key",
     "probe",
@@ -171,7 +173,7 @@ def select_tail(episode: Episode, spec: TailSpec | None = None) -> Clip:
     spec = spec or TailSpec()
     source = episode.source
     if source is None:
-        raise EpisodeError(episode.id, "has no frames (source is None)")
+        raise EpisodeError(episode.id, "has no frames to select (source is None: a text-only episode)")
     if isinstance(source, np.ndarray):
         return _from_array(episode, source, spec)
     path = Path(source)
@@ -204,7 +206,7 @@ def _resolve_failure_index(episode: Episode, count: int, fps: float | None, wher
             raise EpisodeError(
                 episode.id, f"failure_time is set but the frame rate of {where} is unknown; set episode.fps"
             )
-        index = int(math.floor(float(episode.failure_time) * fps + _TOLERANCE))
+        index = math.floor(float(episode.failure_time) * fps + _TOLERANCE)
         label = f"failure_time {episode.failure_time}s (frame {index})"
     else:
         return count - 1
@@ -221,7 +223,7 @@ def _pick_indices(fail_index: int, spec: TailSpec, source_fps: float | None) -> 
     targets = _targets(fail_index / fps, spec, fps)
     picked: list[int] = []
     for target in targets:
-        index = int(math.floor(target * fps + _TOLERANCE))
+        index = math.floor(target * fps + _TOLERANCE)
         if index < 0:
             continue
         if not picked or index > picked[-1]:
@@ -248,9 +250,7 @@ def _from_array(episode: Episode, array: np.ndarray, spec: TailSpec) -> Clip:
 
 def _from_image_files(episode: Episode, files: Sequence[Path], spec: TailSpec, where: Path) -> Clip:
     if not files:
-        raise EpisodeError(
-            episode.id, f"no images ({', '.join(IMAGE_EXTENSIONS)}) in folder {where}"
-        )
+        raise EpisodeError(episode.id, f"no images ({', '.join(IMAGE_EXTENSIONS)}) in folder {where}")
     fps = float(episode.fps) if episode.fps else None
     fail_index = _resolve_failure_index(episode, len(files), fps, where)
     picked, short = _pick_indices(fail_index, spec, fps)
@@ -356,12 +356,12 @@ def _stream_origin(container: Any, stream: Any) -> int:
     return 0
 
 
-def _last_frame_time(container: Any, stream: Any, origin: int, hint: float | None) -> float | None:
+def _last_frame_time(container: Any, stream: Any, origin: int, hint: float | None) -> float:
     """Time of the last frame from packet timestamps (demux only, no decoding)."""
     time_base = float(stream.time_base)
     latest: int | None = None
     for start in (max(0.0, (hint or 0.0) - 10.0), 0.0):
-        container.seek(origin + int(start / time_base), stream=stream, backward=True, any_frame=False)
+        _seek(container, stream, origin + int(start / time_base))
         for packet in container.demux(stream):
             pts = packet.pts if packet.pts is not None else packet.dts
             if pts is not None and packet.size and (latest is None or pts > latest):
@@ -369,7 +369,7 @@ def _last_frame_time(container: Any, stream: Any, origin: int, hint: float | Non
         if latest is not None or start == 0.0:
             break
     if latest is None:
-        return None
+        raise _NotSeekable("no packet timestamps")
     return (latest - origin) * time_base
 
 
@@ -378,18 +378,37 @@ def _from_video(episode: Episode, path: Path, spec: TailSpec) -> Clip:
 
     container, stream = _open_video(episode.id, path)
     try:
-        return _select_video_tail(episode, path, spec, container, stream)
+        try:
+            return _select_video_tail(episode, path, spec, container, stream)
+        except _NotSeekable:
+            container.close()
+            container, stream = _open_video(episode.id, path)
+            fps = float(episode.fps) if episode.fps else _stream_fps(stream)
+            return _video_tail_by_count(episode, path, spec, container, stream, fps)
     except av.error.FFmpegError as error:
         raise EpisodeError(episode.id, f"cannot decode video {path}: {error}") from error
     finally:
         container.close()
 
 
+class _NotSeekable(Exception):
+    """The stream has no timing or refuses to seek (e.g. a raw .h264 elementary stream)."""
+
+
+def _seek(container: Any, stream: Any, pts: int) -> None:
+    import av
+
+    try:
+        container.seek(pts, stream=stream, backward=True, any_frame=False)
+    except av.error.FFmpegError as error:
+        raise _NotSeekable(str(error)) from error
+
+
 def _select_video_tail(episode: Episode, path: Path, spec: TailSpec, container: Any, stream: Any) -> Clip:
     fps = _stream_fps(stream) or (float(episode.fps) if episode.fps else None)
     time_base = stream.time_base
     if time_base is None or fps is None:
-        return _video_tail_by_count(episode, path, spec, container, stream, fps)
+        raise _NotSeekable("no stream timing")
     period = 1.0 / fps
     origin = _stream_origin(container, stream)
     duration = _duration(container, stream)
@@ -403,36 +422,39 @@ def _select_video_tail(episode: Episode, path: Path, spec: TailSpec, container: 
                 f"failure_frame {episode.failure_frame} is beyond the end of {path} ({stream.frames} frames)",
             )
         fail_t = episode.failure_frame * period
+        label = f"failure_frame {episode.failure_frame} ({fail_t:.3f}s)"
     elif episode.failure_time is not None:
         fail_t = float(episode.failure_time)
+        label = f"failure_time {fail_t:.3f}s"
         if fail_t < 0:
             raise EpisodeError(episode.id, f"failure_time {fail_t} is negative in {path}")
     else:
-        last = _last_frame_time(container, stream, origin, duration)
-        if last is None:
-            raise EpisodeError(episode.id, f"video has no frames: {path}")
-        fail_t = last
+        fail_t = _last_frame_time(container, stream, origin, duration)
+        label = f"last frame ({fail_t:.3f}s)"
 
     targets = _targets(fail_t, spec, fps)
     tolerance = _TOLERANCE * period
     window_start = max(0.0, float(targets[0]))
-    back = 0.0
+    back, total = 0.0, 0
     for _attempt in range(_SEEK_RETRIES + 1):
         seek_t = max(0.0, window_start - back)
-        container.seek(origin + int(seek_t / time_base), stream=stream, backward=True, any_frame=False)
+        _seek(container, stream, origin + int(seek_t / time_base))
         chosen, decoded, first_t, last_t = _decode_until(container, stream, origin, targets, tolerance)
-        if first_t is None or first_t <= window_start + tolerance or seek_t == 0.0:
+        total += decoded
+        if seek_t == 0.0 or (first_t is not None and first_t <= window_start + tolerance):
             break
-        back = max(2.0 * back, 2.0)  # the demuxer landed after the window: seek further back
+        back = max(2.0 * back, 2.0)  # the demuxer landed after the window (or past the end): go back
     if last_t is None:
+        if duration is not None and fail_t > duration:
+            raise EpisodeError(episode.id, f"{label} is beyond the end of {path} ({duration:.3f}s long)")
         raise EpisodeError(episode.id, f"video has no decodable frames: {path}")
     slack = tolerance if episode.failure_frame is not None else period + tolerance
     if fail_t > last_t + slack:
         raise EpisodeError(
             episode.id,
-            f"failure point {fail_t:.3f}s is beyond the end of {path} (last frame at {last_t:.3f}s)",
+            f"{label} is beyond the end of {path} (last frame at {last_t:.3f}s)",
         )
-    return _clip_from_choices(episode, chosen, spec, fps, decoded, path)
+    return _clip_from_choices(episode, chosen, spec, fps, total, path)
 
 
 def _duration(container: Any, stream: Any) -> float | None:
@@ -490,7 +512,7 @@ def _clip_from_choices(
         raise EpisodeError(episode.id, f"no frame at or before the failure point in {path}")
     images = [frame.to_image() for _, frame in unique]
     times = [t for t, _ in unique]
-    indices = [int(round(t * fps)) for t in times]
+    indices = [round(t * fps) for t in times]
     return _build_clip(
         episode, images, indices, fps, fps, decoded, len(unique) < spec.frames, spec, source_times=times
     )
@@ -505,14 +527,12 @@ def _video_tail_by_count(
     rate = fps or spec.fps
     stop = episode.failure_frame
     if stop is None and episode.failure_time is not None:
-        stop = int(math.floor(float(episode.failure_time) * rate + _TOLERANCE))
-    keep = int(math.ceil(spec.window_seconds * rate)) + 1
-    ring: list[Any] = []
+        stop = math.floor(float(episode.failure_time) * rate + _TOLERANCE)
+    keep = math.ceil(spec.window_seconds * rate) + 1
+    ring: deque[Any] = deque(maxlen=keep)
     count = 0
     for frame in container.decode(stream):
         ring.append(frame)
-        if len(ring) > keep:
-            ring.pop(0)
         count += 1
         if stop is not None and count > stop:
             break
@@ -623,17 +643,23 @@ def write_video(
     path.parent.mkdir(parents=True, exist_ok=True)
     suffix = path.suffix.lower()
     if codec is None:
-        codec = "libvpx" if suffix == ".webm" else "libx264" if suffix in (".mp4", ".mkv", ".mov") else "mpeg4"
+        codec = (
+            "libvpx" if suffix == ".webm" else "libx264" if suffix in (".mp4", ".mkv", ".mov") else "mpeg4"
+        )
         if codec not in av.codecs_available:
             codec = "mpeg4"
     rate = Fraction(fps).limit_denominator(1001)
-    options = {"preset": "ultrafast", "crf": str(crf)} if codec == "libx264" else {}
+    options = {}
+    if codec == "libx264":
+        options = {"preset": "ultrafast", "crf": str(crf)}
+    elif codec == "libvpx":
+        options = {"deadline": "realtime", "cpu-used": "16", "lag-in-frames": "0"}
     with av.open(str(path), mode="w") as container:
         stream = container.add_stream(codec, rate=rate, options=options)
         stream.pix_fmt = "yuv420p"
         stream.codec_context.gop_size = int(gop or max(1, round(2 * fps)))
         if codec != "libx264":
-            stream.codec_context.bit_rate = 4_000_000
+            stream.codec_context.bit_rate = 1_000_000 if codec == "libvpx" else 4_000_000
         started = False
         for frame in frames:
             array = np.asarray(frame)
@@ -667,7 +693,7 @@ def probe(path: str | Path) -> dict[str, Any]:
         duration = _duration(container, stream)
         frames = int(stream.frames or 0)
         if not frames and duration is not None and fps:
-            frames = int(round(duration * fps))
+            frames = round(duration * fps)
         return {
             "frames": frames,
             "fps": fps,

@@ -185,13 +185,13 @@ class Embedder:
         keys = [hashlib.sha256(t.encode("utf-8")).hexdigest() for t in texts]
         found = self._read_cache(keys)
         missing: dict[str, str] = {}
-        for key, text in zip(keys, texts):
+        for key, text in zip(keys, texts, strict=True):
             if key not in found and key not in missing:
                 missing[key] = text
         if missing:
             vectors = self._encode(list(missing.values()))
             self.encoded_count += len(missing)
-            fresh = dict(zip(missing.keys(), _normalise(vectors)))
+            fresh = dict(zip(missing.keys(), _normalise(vectors), strict=True))
             self._write_cache(fresh)
             found.update(fresh)
         return _normalise(np.stack([found[k] for k in keys]).astype(np.float32))

@@ -13,12 +13,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from fmviz.episodes import Dataset, Episode, EpisodeError
-from fmviz.prompts import PromptSet, load_prompts
+from fmviz.prompts import DOMAINS, PromptSet, load_prompts
 from fmviz.providers.base import LLMRequest
 from fmviz.results import Reason, Reasons
 from fmviz.stages._common import run_map
 from fmviz.stages.schemas import ReasonAnswer
-from fmviz.video import TailSpec
+from fmviz.video import TailSpec, encode_frames, select_tail
 
 if TYPE_CHECKING:
     from fmviz.llm import LLM
@@ -110,8 +110,6 @@ def build_reason_request(
     images: tuple[Any, ...] = ()
     clip = None
     if include_frames and episode.has_frames:
-        from fmviz.video import encode_frames, select_tail
-
         try:
             clip = select_tail(episode, tail)
             images = tuple(encode_frames(clip))
@@ -123,8 +121,11 @@ def build_reason_request(
             raise EpisodeError(episode.id, "no frames could be selected from the recording")
     narrative = (episode.narrative or "").strip()
     if not images and not narrative:
-        what = "frames (frames are switched off)" if episode.has_frames else "frames"
-        raise EpisodeError(episode.id, f"has no {what} and no narrative to reason about")
+        if episode.has_frames:
+            raise EpisodeError(
+                episode.id, "frames are switched off (include_frames=False) and it has no narrative"
+            )
+        raise EpisodeError(episode.id, "has neither frames nor a narrative to reason about")
     values = episode.context() | {
         "task_name": episode.task or "",
         "n_frames": str(len(images)),
@@ -148,7 +149,7 @@ def _observations(n_frames: int, clip: Any, tail: TailSpec, has_narrative: bool)
             "No images are available for this episode; reason from the known account above "
             "and the task context."
         )
-    times = getattr(clip, "timestamps", None)
+    times = getattr(clip, "times", None)
     if times is not None and len(times) >= 2:
         span = f"spanning the last {float(times[-1]) - float(times[0]):.1f} s before the failure"
     else:
@@ -163,6 +164,4 @@ def _observations(n_frames: int, clip: Any, tail: TailSpec, has_narrative: bool)
 
 
 def _domain(dataset: Dataset) -> str:
-    from fmviz.prompts import DOMAINS
-
     return dataset.domain if dataset.domain in DOMAINS else "generic"

@@ -1,0 +1,153 @@
+"""Offline assignment: each reason to its nearest cluster by cosine similarity, or ``outlier``.
+
+This is stage 3 without an LLM, and also the paper's EA (embedding assigner) baseline. Clusters
+found offline carry their centroids in the provenance, so a reason is compared with the mean of
+the cluster's members. Cluster sets written by an LLM have no centroids, so each cluster is
+embedded as ``"name: description. Keywords: ..."`` and compared with that. A reason whose best
+similarity is below a threshold becomes ``outlier``. :func:`random_assign` is the paper's RA
+baseline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from fmviz.offline.embeddings import Embedder
+from fmviz.results import OUTLIER, Assignment, Assignments, ClusterSet, Reason, Reasons
+
+__all__ = [
+    "DEFAULT_CENTROID_THRESHOLD",
+    "DEFAULT_DESCRIPTION_THRESHOLD",
+    "assign_nearest",
+    "cluster_texts",
+    "cluster_vectors",
+    "random_assign",
+    "reason_text",
+]
+
+#: Below this cosine to the nearest centroid a reason is an outlier (members of the synthetic
+#: navigation test corpus sit at 0.5-0.9 from their centroid, unrelated text below 0.2).
+DEFAULT_CENTROID_THRESHOLD = 0.3
+#: Reasons are less similar to a one-line cluster description than to a centroid of reasons
+#: (synthetic test reasons: 0.27-0.66 to their own description, unrelated text below 0.1).
+DEFAULT_DESCRIPTION_THRESHOLD = 0.2
+
+
+def reason_text(reason: Reason) -> str:
+    """The text embedded for a reason: its failure reason (the cause), else its full text."""
+    return reason.failure_reason.strip() or reason.text
+
+
+def cluster_texts(clusters: ClusterSet) -> list[str]:
+    """One text per cluster for embedding: ``"name: description. Keywords: a, b."``."""
+    out = []
+    for cluster in clusters:
+        text = cluster.name.strip()
+        if cluster.description.strip():
+            text += f": {cluster.description.strip().rstrip('.')}."
+        if cluster.keywords:
+            text += f" Keywords: {', '.join(cluster.keywords)}."
+        out.append(text)
+    return out
+
+
+def cluster_vectors(clusters: ClusterSet, embedder: Embedder) -> tuple[np.ndarray, str]:
+    """``(k, d)`` normalised cluster vectors and where they came from.
+
+    Stored centroids are used when every cluster has one and they were made with the same
+    embedding model; otherwise the clusters' texts are embedded (the EA baseline).
+
+    Returns
+    -------
+    tuple
+        The vectors and ``"centroids"`` or ``"descriptions"``.
+    """
+    provenance = clusters.provenance
+    stored = provenance.get("centroids")
+    if (
+        isinstance(stored, dict)
+        and provenance.get("embedding_model") == embedder.model_id
+        and all(cid in stored for cid in clusters.ids)
+    ):
+        vectors = np.asarray([stored[cid] for cid in clusters.ids], dtype=np.float32)
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        norms[norms == 0] = 1.0
+        return vectors / norms, "centroids"
+    return embedder.embed(cluster_texts(clusters)), "descriptions"
+
+
+def assign_nearest(
+    reasons: Reasons | Sequence[Reason],
+    clusters: ClusterSet,
+    *,
+    embedder: Embedder | None = None,
+    threshold: float | None = None,
+    embeddings: np.ndarray | None = None,
+) -> Assignments:
+    """Assign each reason to the most similar cluster, or ``outlier`` below ``threshold``.
+
+    Parameters
+    ----------
+    reasons:
+        Stage-1 reasons; their :func:`reason_text` is embedded.
+    clusters:
+        The failure modes (offline-discovered or LLM-made).
+    embedder:
+        Embeds reasons and, for sets without centroids, cluster texts (default: bundled MiniLM).
+    threshold:
+        Minimum cosine similarity to the nearest cluster; ``None`` picks
+        :data:`DEFAULT_CENTROID_THRESHOLD` or :data:`DEFAULT_DESCRIPTION_THRESHOLD` by source.
+    embeddings:
+        Precomputed normalised reason embeddings, one row per reason.
+
+    Returns
+    -------
+    Assignments
+        ``score`` is the cosine similarity to the chosen (or nearest) cluster.
+    """
+    reasons = list(reasons)
+    if len(clusters) == 0:
+        raise ValueError("cannot assign to an empty cluster set")
+    embedder = embedder if embedder is not None else Embedder()
+    vectors, source = cluster_vectors(clusters, embedder)
+    if threshold is None:
+        threshold = DEFAULT_CENTROID_THRESHOLD if source == "centroids" else DEFAULT_DESCRIPTION_THRESHOLD
+    if not reasons:
+        return Assignments([])
+    x = embedder.embed([reason_text(r) for r in reasons]) if embeddings is None else embeddings
+    x = np.asarray(x, dtype=np.float32)
+    if x.shape != (len(reasons), vectors.shape[1]):
+        raise ValueError(
+            f"embeddings of shape {x.shape} do not match {len(reasons)} reasons x {vectors.shape[1]}"
+        )
+    similarity = x @ vectors.T
+    best = np.argmax(similarity, axis=1)
+    ids = clusters.ids
+    out = []
+    for reason, index, row in zip(reasons, best, similarity, strict=True):
+        score = float(row[index])
+        nearest = ids[int(index)]
+        if score >= threshold:
+            out.append(
+                Assignment(reason.episode_id, nearest, f"nearest to {nearest} (cos {score:.2f})", score)
+            )
+        else:
+            why = f"no cluster reaches cos {threshold:.2f} (nearest {nearest}, cos {score:.2f})"
+            out.append(Assignment(reason.episode_id, OUTLIER, why, score))
+    return Assignments(out)
+
+
+def random_assign(reasons: Reasons | Sequence[Reason], clusters: ClusterSet, seed: int = 0) -> Assignments:
+    """The RA baseline: each reason to a uniformly random cluster (seeded)."""
+    if len(clusters) == 0:
+        raise ValueError("cannot assign to an empty cluster set")
+    reasons = list(reasons)
+    rng = np.random.default_rng(seed)
+    ids = clusters.ids
+    picks = rng.integers(0, len(ids), size=len(reasons))
+    return Assignments(
+        Assignment(r.episode_id, ids[int(i)], "random baseline (RA)", None)
+        for r, i in zip(reasons, picks, strict=True)
+    )
