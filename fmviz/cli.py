@@ -46,6 +46,12 @@ def _add_engine_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--embedding-model", help="sentence-transformers model name or path (offline)")
     group.add_argument("--no-clean", action="store_true", help="skip boilerplate/masked-span removal")
     group.add_argument("--outlier-threshold", type=float, help="offline assignment: min cosine to a cluster")
+    group.add_argument(
+        "--map-method",
+        choices=["umap", "pca"],
+        default="umap",
+        help="projection of the report's embedding map",
+    )
     group.add_argument("--seed", type=int, default=0)
 
 
@@ -73,10 +79,11 @@ def _options(args: argparse.Namespace, domain: str) -> EngineOptions:
         embedding_model=args.embedding_model,
         clean_text=not args.no_clean,
         outlier_threshold=args.outlier_threshold,
+        map_method=args.map_method,
     )
 
 
-def _load(path: str):  # noqa: ANN202 - returns a Dataset
+def _load(path: str):
     from fmviz.loaders import load_dataset
 
     return load_dataset(path)
@@ -119,7 +126,9 @@ def _cmd_clusters(args: argparse.Namespace) -> int:
 
     reasons = Reasons.load(args.reasons)
     engine = make_engine(args.engine, _options(args, args.domain or "generic"))
-    clusters = engine.discover_clusters(reasons, min_clusters=args.min_clusters, max_clusters=args.max_clusters)
+    clusters = engine.discover_clusters(
+        reasons, min_clusters=args.min_clusters, max_clusters=args.max_clusters
+    )
     path = clusters.save(Path(args.out) / "clusters.json")
     print(clusters.to_frame()[["id", "name", "frequency"]].to_string(index=False))
     print(f"-> {path}")
@@ -202,7 +211,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = sub.add_parser("run", help="run all three stages and write results and an HTML report")
-    run.add_argument("data", help="dataset: a folder (manifest.csv/jsonl/parquet, videos, image folders) or file")
+    run.add_argument(
+        "data", help="dataset: a folder (manifest.csv/jsonl/parquet, videos, image folders) or file"
+    )
     run.add_argument("--out", required=True, help="output folder")
     run.add_argument("--engine", default="offline", help=_ENGINE_HELP + " (default: offline)")
     for stage in STAGES:
@@ -270,7 +281,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``fmviz`` command."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    for stage in ("engine", *STAGES):
+    spec_options = ("engine", *STAGES) if args.command in ("run", "estimate") else ("engine",)
+    for stage in spec_options:
         spec = getattr(args, stage, None)
         if isinstance(spec, str):
             try:
@@ -280,7 +292,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except KeyboardInterrupt:
-        print("interrupted: finished model calls are cached; rerun the same command to resume", file=sys.stderr)
+        print(
+            "interrupted: finished model calls are cached; rerun the same command to resume", file=sys.stderr
+        )
         return 130
     except Exception as exc:  # one clear line instead of a traceback, for expected failures
         if isinstance(exc, _expected_errors()):

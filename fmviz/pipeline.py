@@ -51,6 +51,8 @@ class EngineOptions:
     embedding_model: str | None = None
     clean_text: bool = True
     outlier_threshold: float | None = None
+    #: Projection of the report's embedding map: "umap" (default) or "pca" (instant, for tests).
+    map_method: str = "umap"
 
 
 def parse_spec(spec: str) -> tuple[str, str | None]:
@@ -128,7 +130,9 @@ def _make_provider(name: str, model: str, options: EngineOptions) -> Any:
         return OpenAIProvider(model, base_url=options.base_url, timeout=options.timeout)
     from fmviz.providers.local import LocalProvider
 
-    return LocalProvider(model)
+    # The bundled in-process models read text only: stage 1 then works from the narrative and
+    # task context, and the provider notes that the frames were left out.
+    return LocalProvider(model, ignore_images=True)
 
 
 @dataclass
@@ -242,7 +246,7 @@ def run_pipeline(
     assignments = engines["assign"].assign(stage_reasons, cluster_set)
     emap = None
     if embedding_map:
-        emap = compute_embedding_map(stage_reasons, assignments, engines, options)
+        emap = compute_embedding_map(stage_reasons, cluster_set, assignments, engines, options)
     return PipelineResult(
         dataset=dataset,
         reasons=stage_reasons,
@@ -256,6 +260,7 @@ def run_pipeline(
 
 def compute_embedding_map(
     reasons: Reasons,
+    clusters: ClusterSet,
     assignments: Assignments,
     engines: dict[str, Engine],
     options: EngineOptions,
@@ -268,7 +273,7 @@ def compute_embedding_map(
         offline = make_engine("offline", options)
     if len(reasons) < 5:
         return None
-    return offline.embedding_map(reasons, assignments)
+    return offline.embedding_map(reasons, clusters, assignments, method=options.map_method)
 
 
 def load_result(results_dir: str | Path, dataset: Dataset) -> PipelineResult:

@@ -45,8 +45,16 @@ def test_dataset_rejects_duplicate_ids_and_looks_up_by_id() -> None:
 def test_frame_round_trip_keeps_fields_metadata_and_paths(tmp_path) -> None:
     ds = Dataset(
         [
-            Episode("e1", source="clips/e1.mp4", fps=30.0, failure_time=3.5, task="t", action_plan=["a", "b"],
-                    label="glass door", metadata={"company": "ACME", "speed": 3}),
+            Episode(
+                "e1",
+                source="clips/e1.mp4",
+                fps=30.0,
+                failure_time=3.5,
+                task="t",
+                action_plan=["a", "b"],
+                label="glass door",
+                metadata={"company": "ACME", "speed": 3},
+            ),
             Episode("e2", narrative="bumped a box"),
         ],
         name="demo",

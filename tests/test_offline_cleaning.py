@@ -23,8 +23,8 @@ def synthetic_reports() -> list[str]:
     texts = []
     for i, (event, city) in enumerate(zip(EVENTS * 2, CITIES * 2, strict=True)):
         texts.append(
-            f"On June [XXX], 2024 at {i + 1}:1{i % 6} PM a Robocar Automated Vehicle (\"Robocar AV\") operating "
-            f"in {city} was involved in an incident on [XXX] near [XXX]. {event} "
+            f"On June [XXX], 2024 at {i + 1}:1{i % 6} PM a Robocar Automated Vehicle "
+            f'("Robocar AV") operating in {city} was involved in an incident on [XXX] near [XXX]. {event} '
             "Robocar files this report under Section 4 of the reporting order. "
             "Robocar may amend this report as more information becomes available."
         )
@@ -34,7 +34,7 @@ def synthetic_reports() -> list[str]:
 def test_strips_repeated_sentences_and_masks():
     texts = synthetic_reports()
     cleaned = TextCleaner().fit_transform(texts)
-    for original, text in zip(texts, cleaned, strict=True):
+    for text in cleaned:
         assert "[XXX]" not in text
         assert "Robocar files this report" not in text
         assert "may amend this report" not in text

@@ -9,7 +9,7 @@ import pytest
 from sklearn.cluster import AgglomerativeClustering
 
 from fmviz.evaluate.metrics import cluster_agreement
-from fmviz.offline.discovery import Discovery, make_clusterer, make_reducer
+from fmviz.offline.discovery import Discovery, choose_k, make_clusterer, make_reducer
 from fmviz.offline.embeddings import Embedder
 from fmviz.offline.keyphrases import KeyphraseRepresentation, c_tf_idf, mmr
 
@@ -42,7 +42,13 @@ CAUSES = {
         ["and the robot shut down", "so it stopped in the aisle", "and the robot powered off"],
     ),
 }
-PLACES = ["in the lobby", "near the kitchen", "in the warehouse aisle", "at the office entrance", "in the lab"]
+PLACES = [
+    "in the lobby",
+    "near the kitchen",
+    "in the warehouse aisle",
+    "at the office entrance",
+    "in the lab",
+]
 TASKS = ["While delivering a package", "During a patrol", "While guiding a visitor", "While mapping the area"]
 
 
@@ -106,7 +112,9 @@ def test_cluster_set_shape_and_provenance(embedder, corpus):
     assert str(prov["k"]) in prov["k_selection"]["scores"]
     assert len(prov["centroids"]["C1"]) == x.shape[1]
     for cluster in clusters:
-        assert cluster.name and cluster.keywords and cluster.description
+        assert cluster.name
+        assert cluster.keywords
+        assert cluster.description
         assert len(set(cluster.keywords)) == len(cluster.keywords)
 
 
@@ -140,7 +148,9 @@ def test_swappable_parts(embedder, corpus):
     ).fit(texts, ids, embeddings=x)
     assert all(len(c.keywords) <= 3 for c in result.clusters)
     assert "AgglomerativeClustering" in result.clusters.provenance["clusterer"]
-    scores = cluster_agreement(dict(zip(ids, result.labels, strict=True)), dict(zip(ids, labels, strict=True)))
+    scores = cluster_agreement(
+        dict(zip(ids, result.labels, strict=True)), dict(zip(ids, labels, strict=True))
+    )
     assert scores["nmi"] >= 0.8, scores
 
 
@@ -190,3 +200,15 @@ def test_mmr_skips_near_duplicates():
     candidates = np.stack([v / np.linalg.norm(v) for v in (a, near_a, other)])
     assert mmr(target, candidates, top_n=2, diversity=0.7) == [0, 2]
     assert mmr(target, candidates, top_n=2, diversity=0.0) == [0, 1]
+
+
+def test_choose_k_rules():
+    # a curve that jumps until k=5, then creeps up: the knee is 5, the maximum 9
+    curve = {2: 0.10, 3: 0.18, 4: 0.26, 5: 0.33, 6: 0.33, 7: 0.34, 8: 0.345, 9: 0.35}
+    assert choose_k(curve, "knee") == 5
+    assert choose_k(curve, "max") == 9
+    assert choose_k(curve, "parsimony", tolerance=0.1) == 5
+    assert choose_k({2: 0.3, 3: 0.1}, "knee") == 2
+    assert choose_k({2: 0.29, 3: 0.37, 4: 0.44}, "knee") == 4  # no knee: the best score
+    with pytest.raises(ValueError, match="k_rule"):
+        Discovery(Embedder(cache_dir=False), k_rule="elbow")

@@ -44,7 +44,7 @@ def provider():
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("HF_HUB_OFFLINE", "1")
         patch.setenv("TRANSFORMERS_OFFLINE", "1")
-        local = LocalProvider(max_new_tokens=32)
+        local = LocalProvider(max_new_tokens=10)
         local.complete(LLMRequest(prompt="Say OK."))  # load once, offline
     yield local
     local.close()
@@ -84,15 +84,17 @@ def test_identity_names_what_changes_answers():
     assert LocalProvider().spec == "local:smollm2"
 
 
+@pytest.mark.slow
 def test_generates_text_with_token_counts(provider: LocalProvider):
     response = provider.complete(LLMRequest(prompt="Name one colour of the sky.", system="Be brief."))
     assert response.text.strip()
     assert response.input_tokens > 5
-    assert 0 < response.output_tokens <= 32
+    assert 0 < response.output_tokens <= 10
     assert response.model == "smollm2"
     assert response.finish_reason in {"stop", "length"}
 
 
+@pytest.mark.slow
 def test_greedy_decoding_is_deterministic(provider: LocalProvider):
     request = LLMRequest(prompt="Why might a robot drop a cup? One sentence.")
     first = provider.complete(request)
@@ -101,12 +103,14 @@ def test_greedy_decoding_is_deterministic(provider: LocalProvider):
     assert first.output_tokens == second.output_tokens
 
 
+@pytest.mark.slow
 def test_output_token_cap_reports_length(provider: LocalProvider):
     response = provider.complete(LLMRequest(prompt="Write a long story about a robot.", max_output_tokens=3))
     assert response.output_tokens == 3
     assert response.finish_reason == "length"
 
 
+@pytest.mark.slow
 def test_json_schema_prompt_and_prefill(provider: LocalProvider):
     plain = LLMRequest(prompt="Group: gripper slipped, missed the cup.")
     structured = LLMRequest(prompt=plain.prompt, json_schema=CLUSTER_SCHEMA)
@@ -117,6 +121,7 @@ def test_json_schema_prompt_and_prefill(provider: LocalProvider):
     assert answer.input_tokens > provider.complete(plain).input_tokens + 40
 
 
+@pytest.mark.slow
 def test_images_raise_a_clear_error(provider: LocalProvider):
     request = LLMRequest(
         prompt="What happened?", images=(Image(b"\xff\xd8fake"),), episode_id="ep-7", stage="reasons"
@@ -125,6 +130,7 @@ def test_images_raise_a_clear_error(provider: LocalProvider):
         provider.complete(request)
 
 
+@pytest.mark.slow
 def test_ignore_images_drops_them_and_says_so(provider: LocalProvider):
     request = LLMRequest(prompt="Say hello.", images=(Image(b"\xff\xd8fake"),))
     provider.ignore_images = True
@@ -136,6 +142,7 @@ def test_ignore_images_drops_them_and_says_so(provider: LocalProvider):
     assert response.text == provider.complete(LLMRequest(prompt="Say hello.")).text
 
 
+@pytest.mark.slow
 def test_concurrent_calls_match_sequential(provider: LocalProvider):
     prompts = ["Say one fruit.", "Say one animal."]
     expected = [provider.complete(LLMRequest(prompt=p)).text for p in prompts]
@@ -152,6 +159,7 @@ def test_concurrent_calls_match_sequential(provider: LocalProvider):
     assert [got[0], got[1]] == expected
 
 
+@pytest.mark.slow
 def test_llm_serves_second_identical_call_from_cache(provider: LocalProvider, tmp_path: Path):
     llm_module = pytest.importorskip("fmviz.llm")
     llm = llm_module.LLM(provider, cache=tmp_path / "c.sqlite")

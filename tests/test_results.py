@@ -39,7 +39,9 @@ def test_cluster_set_round_trip(tmp_path, suffix) -> None:
 
 @pytest.mark.parametrize("suffix", [".json", ".parquet"])
 def test_reasons_and_assignments_round_trip(tmp_path, suffix) -> None:
-    reasons = Reasons([Reason("e1", "drove on", "hit glass", "raw text", "offline")], errors={"e2": "no text"})
+    reasons = Reasons(
+        [Reason("e1", "drove on", "hit glass", "raw text", "offline")], errors={"e2": "no text"}
+    )
     back = Reasons.load(reasons.save(tmp_path / f"r{suffix}"))
     assert back.to_frame().equals(reasons.to_frame())
     assert back.errors == {"e2": "no text"}

@@ -2,10 +2,10 @@
 
 This is stage 3 without an LLM, and also the paper's EA (embedding assigner) baseline. Clusters
 found offline carry their centroids in the provenance, so a reason is compared with the mean of
-the cluster's members. Cluster sets written by an LLM have no centroids, so each cluster is
-embedded as ``"name: description. Keywords: ..."`` and compared with that. A reason whose best
-similarity is below a threshold becomes ``outlier``. :func:`random_assign` is the paper's RA
-baseline.
+the cluster's members (and a reason that discovery itself clustered keeps its cluster). Cluster
+sets written by an LLM have no centroids, so each cluster is embedded as ``"name: description.
+Keywords: ..."`` and compared with that. A reason whose best similarity is below a threshold
+becomes ``outlier``. :func:`random_assign` is the paper's RA baseline.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from fmviz.offline.discovery import text_hash
 from fmviz.offline.embeddings import Embedder
 from fmviz.results import OUTLIER, Assignment, Assignments, ClusterSet, Reason, Reasons
 
@@ -85,6 +86,7 @@ def assign_nearest(
     embedder: Embedder | None = None,
     threshold: float | None = None,
     embeddings: np.ndarray | None = None,
+    use_members: bool = True,
 ) -> Assignments:
     """Assign each reason to the most similar cluster, or ``outlier`` below ``threshold``.
 
@@ -101,6 +103,10 @@ def assign_nearest(
         :data:`DEFAULT_CENTROID_THRESHOLD` or :data:`DEFAULT_DESCRIPTION_THRESHOLD` by source.
     embeddings:
         Precomputed normalised reason embeddings, one row per reason.
+    use_members:
+        A reason that offline discovery clustered (same episode id, same text) keeps the cluster
+        it was found in, since discovery also used lexical features that the centroids lack;
+        ``False`` assigns every reason by nearest vector (the pure EA baseline).
 
     Returns
     -------
@@ -125,18 +131,39 @@ def assign_nearest(
     similarity = x @ vectors.T
     best = np.argmax(similarity, axis=1)
     ids = clusters.ids
+    known = _members(clusters) if use_members else {}
     out = []
     for reason, index, row in zip(reasons, best, similarity, strict=True):
+        member_of = known.get((reason.episode_id, text_hash(reason_text(reason))))
+        if member_of is not None:
+            index = ids.index(member_of)
         score = float(row[index])
-        nearest = ids[int(index)]
-        if score >= threshold:
-            out.append(
-                Assignment(reason.episode_id, nearest, f"nearest to {nearest} (cos {score:.2f})", score)
-            )
-        else:
-            why = f"no cluster reaches cos {threshold:.2f} (nearest {nearest}, cos {score:.2f})"
+        chosen = ids[int(index)]
+        if score < threshold:
+            why = f"no cluster reaches cos {threshold:.2f} (nearest {chosen}, cos {score:.2f})"
             out.append(Assignment(reason.episode_id, OUTLIER, why, score))
+        elif member_of is not None:
+            why = f"member of {chosen} at discovery (cos {score:.2f})"
+            out.append(Assignment(reason.episode_id, chosen, why, score))
+        else:
+            out.append(Assignment(reason.episode_id, chosen, f"nearest to {chosen} (cos {score:.2f})", score))
     return Assignments(out)
+
+
+def _members(clusters: ClusterSet) -> dict[tuple[str, str], str]:
+    """``(episode id, text hash) -> cluster id`` for members recorded by offline discovery."""
+    members = clusters.provenance.get("members")
+    hashes = clusters.provenance.get("member_text_hash")
+    if not isinstance(members, dict) or not isinstance(hashes, dict):
+        return {}
+    valid = set(clusters.ids)
+    return {
+        (str(m), str(hashes[m])): cid
+        for cid, ms in members.items()
+        if cid in valid
+        for m in ms
+        if m in hashes
+    }
 
 
 def random_assign(reasons: Reasons | Sequence[Reason], clusters: ClusterSet, seed: int = 0) -> Assignments:

@@ -199,10 +199,17 @@ class OfflineEngine:
         reasons: Reasons,
         clusters: ClusterSet | None = None,
         assignments: Assignments | None = None,
+        *,
+        method: str = "umap",
     ) -> pd.DataFrame:
         """2-D coordinates of every reason for the report's embedding map.
 
-        UMAP (cosine, seeded) for 10 or more reasons, PCA below that.
+        Parameters
+        ----------
+        reasons, clusters, assignments:
+            What to place and how to colour it.
+        method:
+            ``"umap"`` (cosine, seeded; PCA below 10 reasons) or ``"pca"`` (instant).
 
         Returns
         -------
@@ -215,7 +222,9 @@ class OfflineEngine:
         if not reasons:
             return pd.DataFrame(columns=columns)
         texts = [reason_text(r) for r in reasons]
-        xy = _project_2d(self.embed(texts), self.seed)
+        if method not in ("umap", "pca"):
+            raise ValueError(f"unknown map method {method!r}: use 'umap' or 'pca'")
+        xy = _project_2d(self.embed(texts), self.seed, umap=method == "umap")
         labels: dict[str, str] = {}
         if assignments is not None:
             labels = assignments.labels()
@@ -238,17 +247,18 @@ class OfflineEngine:
         )
 
 
-def _project_2d(x: np.ndarray, seed: int) -> np.ndarray:
-    """UMAP to 2-D (deterministic with a seed); PCA for tiny inputs."""
+def _project_2d(x: np.ndarray, seed: int, *, umap: bool = True) -> np.ndarray:
+    """UMAP to 2-D (deterministic with a seed); PCA when asked or for tiny inputs."""
     n = x.shape[0]
-    if n >= 10:
-        import umap
+    if umap and n >= 10:
+        from umap import UMAP
 
-        model = umap.UMAP(
+        model = UMAP(
             n_components=2,
             n_neighbors=min(15, n - 1),
             min_dist=0.1,
             metric="cosine",
+            init="pca",  # spectral init falls back to an unseeded random one on disconnected data
             random_state=seed,
             n_jobs=1,
         )

@@ -100,6 +100,11 @@ class KeyphraseRepresentation:
         Members quoted in the description.
     max_example_chars:
         Length at which a quoted member is cut (at a word boundary).
+    max_docs_per_cluster:
+        Keyphrases are counted on at most this many seeded-random members per cluster, which
+        keeps 10,000 reasons fast; ``None`` counts them all.
+    seed:
+        Seed of that sample.
     """
 
     def __init__(
@@ -108,10 +113,12 @@ class KeyphraseRepresentation:
         stop_words: str | Sequence[str] | None = "english",
         *,
         top_n: int = 8,
-        candidates: int = 25,
+        candidates: int = 20,
         diversity: float = 0.5,
         n_examples: int = 2,
         max_example_chars: int = 160,
+        max_docs_per_cluster: int | None = 300,
+        seed: int = 0,
     ) -> None:
         self.ngram_range = ngram_range
         self.stop_words = (
@@ -122,6 +129,8 @@ class KeyphraseRepresentation:
         self.diversity = diversity
         self.n_examples = n_examples
         self.max_example_chars = max_example_chars
+        self.max_docs_per_cluster = max_docs_per_cluster
+        self.seed = seed
 
     def params(self) -> dict[str, object]:
         """Settings recorded in a cluster set's provenance."""
@@ -131,6 +140,7 @@ class KeyphraseRepresentation:
             "top_n": self.top_n,
             "candidates": self.candidates,
             "diversity": self.diversity,
+            "max_docs_per_cluster": self.max_docs_per_cluster,
         }
 
     def describe(
@@ -174,6 +184,17 @@ class KeyphraseRepresentation:
             out.append(ClusterDescription(name, words, description, reps))
         return out
 
+    def _sample(self, labels: np.ndarray, k: int) -> np.ndarray:
+        """Indices of at most ``max_docs_per_cluster`` seeded-random members per cluster."""
+        rng = np.random.default_rng(self.seed)
+        keep = []
+        for c in range(k):
+            members = np.flatnonzero(labels == c)
+            if self.max_docs_per_cluster and len(members) > self.max_docs_per_cluster:
+                members = np.sort(rng.choice(members, self.max_docs_per_cluster, replace=False))
+            keep.append(members)
+        return np.sort(np.concatenate(keep)) if keep else np.zeros(0, dtype=int)
+
     def _keywords(
         self,
         texts: Sequence[str],
@@ -182,6 +203,9 @@ class KeyphraseRepresentation:
         centroids: np.ndarray,
         embedder: Embedder | None,
     ) -> list[list[str]]:
+        keep = self._sample(labels, k)
+        texts = [texts[i] for i in keep]
+        labels = labels[keep]
         vectorizer = CountVectorizer(
             analyzer=_PhraseAnalyzer(self.ngram_range, self.stop_words),
             min_df=2 if len(texts) >= 50 else 1,

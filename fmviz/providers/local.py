@@ -18,7 +18,6 @@ import gc
 import importlib.util
 import json
 import threading
-import warnings
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -311,9 +310,7 @@ class LocalProvider(Provider):
             with (
                 torch.inference_mode(),
                 torch.random.fork_rng(devices=[] if self.device == "cpu" else None),
-                warnings.catch_warnings(),
             ):
-                warnings.simplefilter("ignore", UserWarning)
                 torch.manual_seed(seed)
                 output = model.generate(**inputs, **gen_kwargs)
         except (RuntimeError, ValueError) as exc:

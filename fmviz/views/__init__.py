@@ -5,10 +5,11 @@ Views only read results; they never call a provider or run a stage.
 
 from __future__ import annotations
 
-from fmviz.views.figures import cluster_frequency_figure, embedding_map_figure, taxonomy_heatmap
+from fmviz.views.figures import clip_figure, cluster_frequency_figure, embedding_map_figure, taxonomy_heatmap
 from fmviz.views.report import render_report, write_report
 
 __all__ = [
+    "clip_figure",
     "cluster_frequency_figure",
     "embedding_map_figure",
     "render_report",

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import html
 import textwrap
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 
-__all__ = ["cluster_frequency_figure", "embedding_map_figure", "safe_text", "taxonomy_heatmap"]
+if TYPE_CHECKING:
+    from fmviz.video import Clip
+
+__all__ = ["clip_figure", "cluster_frequency_figure", "embedding_map_figure", "safe_text", "taxonomy_heatmap"]
 
 
 def safe_text(text: object, width: int = 80, max_chars: int = 400) -> str:
@@ -128,5 +132,34 @@ def taxonomy_heatmap(
         height=max(320, 30 * len(table) + 160),
         xaxis={"tickangle": -40},
         margin={"l": 10, "r": 10, "t": 50, "b": 120},
+    )
+    return fig
+
+
+def clip_figure(clip: Clip, *, title: str | None = None) -> go.Figure:
+    """The downsampled tail of a clip with a slider to scrub it (plays in a static HTML file).
+
+    ``clip`` comes from :func:`fmviz.video.select_tail`; the failure frame is marked in the
+    slider label.
+    """
+    labels = [
+        f"t={t:+.1f}s" + (" (failure)" if i == clip.failure_index else "")
+        for i, t in enumerate(clip.times - clip.times[clip.failure_index])
+    ]
+    fig = px.imshow(clip.frames, animation_frame=0, binary_string=True)
+    for frame, label in zip(fig.frames, labels, strict=True):
+        frame.name = label
+    slider = fig.layout.sliders[0]
+    for step, label in zip(slider.steps, labels, strict=True):
+        step.label = label
+        step.args = [[label], {"frame": {"duration": 0, "redraw": True}, "mode": "immediate"}]
+    slider.currentvalue = {"prefix": "frame "}
+    fig.update_layout(
+        title=safe_text(
+            title if title is not None else f"episode {clip.episode_id}: last {len(labels)} frames"
+        ),
+        xaxis={"visible": False},
+        yaxis={"visible": False},
+        margin={"l": 10, "r": 10, "t": 50, "b": 10},
     )
     return fig
