@@ -147,6 +147,8 @@ class PipelineResult:
     ledger: Ledger | None = None
     #: 2-D embedding map (x, y, episode_id, cluster_id) for the report, when computed.
     embedding_map: pd.DataFrame | None = None
+    #: What text cleaning removed before stage 1 (offline reasons), for the report and audits.
+    cleaning: pd.DataFrame | None = None
 
     def table(self) -> pd.DataFrame:
         """One row per episode: context, reason, cluster and rationale side by side."""
@@ -199,6 +201,10 @@ class PipelineResult:
             map_path = out / "embedding_map.csv"
             self.embedding_map.to_csv(map_path, index=False)
             written["embedding_map"] = map_path
+        if self.cleaning is not None and len(self.cleaning):
+            cleaning_path = out / "cleaning.csv"
+            self.cleaning.to_csv(cleaning_path, index=False)
+            written["cleaning"] = cleaning_path
         if report:
             from fmviz.views.report import write_report
 
@@ -244,6 +250,9 @@ def run_pipeline(
         stage_reasons, min_clusters=min_clusters, max_clusters=max_clusters
     )
     assignments = engines["assign"].assign(stage_reasons, cluster_set)
+    cleaning = None
+    if hasattr(engines["reasons"], "cleaning_report"):
+        cleaning = engines["reasons"].cleaning_report()
     emap = None
     if embedding_map:
         emap = compute_embedding_map(stage_reasons, cluster_set, assignments, engines, options)
@@ -255,6 +264,7 @@ def run_pipeline(
         engines={stage: engine.spec for stage, engine in engines.items()},
         ledger=ledger,
         embedding_map=emap,
+        cleaning=cleaning,
     )
 
 

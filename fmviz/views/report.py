@@ -130,6 +130,12 @@ def render_report(result: PipelineResult, *, examples_per_cluster: int = 3) -> s
         hover = result.reasons.to_frame().set_index("episode_id")["failure_reason"]
         fig = embedding_map_figure(result.embedding_map, cluster_names=result.clusters.names(), hover=hover)
         parts.append(_figure(fig))
+    if result.cleaning is not None and len(result.cleaning):
+        parts.append(
+            "<h2>Text cleaning</h2><p>Boilerplate repeated across the source and masked spans were "
+            "removed before clustering (switch off with <code>--no-clean</code>):</p>"
+            + _table(result.cleaning.head(15))
+        )
     parts.append(_labels_section(result))
     parts.append("<h2>Examples per failure mode</h2>" + _examples(result, examples_per_cluster))
     errors = result.reasons.errors | result.assignments.errors
