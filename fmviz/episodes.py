@@ -157,6 +157,9 @@ class Dataset:
     description: str = ""
     #: Domain hint used to pick default prompts: manipulation, driving, navigation, generic.
     domain: str = "generic"
+    #: The metadata column naming who wrote each log, e.g. the reporting company; text cleaning
+    #: learns boilerplate per group (see :class:`fmviz.offline.TextCleaner`). ``None``: no groups.
+    group_column: str | None = None
 
     def __post_init__(self) -> None:
         self.episodes = list(self.episodes)
@@ -190,7 +193,9 @@ class Dataset:
 
     def subset(self, ids: Iterable[str]) -> Dataset:
         """A dataset of the given ids, in the given order."""
-        return Dataset([self[i] for i in ids], self.name, self.root, self.description, self.domain)
+        return Dataset(
+            [self[i] for i in ids], self.name, self.root, self.description, self.domain, self.group_column
+        )
 
     def head(self, n: int) -> Dataset:
         return self.subset(self.ids[:n])
@@ -214,6 +219,7 @@ class Dataset:
         root: str | Path | None = None,
         domain: str = "generic",
         description: str = "",
+        group_column: str | None = None,
     ) -> Dataset:
         """Build a dataset from a DataFrame with at least an ``id`` column.
 
@@ -245,7 +251,14 @@ class Dataset:
                 if kwargs.get(key) is not None:
                     kwargs[key] = str(kwargs[key])
             episodes.append(Episode(metadata=metadata, **kwargs))
-        return cls(episodes, name=name, root=root_path, domain=domain, description=description)
+        return cls(
+            episodes,
+            name=name,
+            root=root_path,
+            domain=domain,
+            description=description,
+            group_column=group_column,
+        )
 
     def summary(self) -> dict[str, Any]:
         """Counts a user checks first: size, how many have frames, text, labels."""

@@ -58,7 +58,9 @@ def load_dataset(
     path:
         A manifest (``.csv``, ``.jsonl``, ``.parquet``); a folder with ``manifest.csv`` /
         ``manifest.jsonl`` / ``manifest.parquet`` (first found) and optional
-        ``dataset.json`` (``name``, ``domain``, ``description``); or a folder of videos
+        ``dataset.json`` (``name``, ``domain``, ``description``, ``group_column``: the
+        metadata column naming who wrote each log, see
+        :attr:`~fmviz.episodes.Dataset.group_column`); or a folder of videos
         (id = file stem) and/or image-sequence folders (id = folder name).
     name, domain, description:
         Override what ``dataset.json`` says (defaults: folder name, ``"generic"``, ``""``).
@@ -98,6 +100,12 @@ def load_dataset(
         frame["fps"] = frame["fps"].fillna(float(fps)) if "fps" in frame.columns else float(fps)
     where = path
     _check_ids(frame, where)
+    group_column = info.get("group_column") or None
+    if group_column is not None and group_column not in frame.columns:
+        raise DatasetError(
+            f"dataset.json names group_column {group_column!r}, but {where} has no such column "
+            f"(columns: {', '.join(map(str, frame.columns))})"
+        )
     try:
         return Dataset.from_frame(
             frame,
@@ -105,6 +113,7 @@ def load_dataset(
             root=root,
             domain=domain or info.get("domain") or "generic",
             description=description if description is not None else info.get("description", ""),
+            group_column=group_column,
         )
     except (TypeError, ValueError) as error:
         raise DatasetError(f"cannot build episodes from {where}: {error}") from error
@@ -207,7 +216,7 @@ def save_manifest(dataset: Dataset, path: str | Path) -> Path:
         warning).
     path:
         ``.csv``, ``.jsonl`` or ``.parquet`` file; or a folder, which receives
-        ``manifest.csv`` and ``dataset.json`` (name, domain, description).
+        ``manifest.csv`` and ``dataset.json`` (name, domain, description, group column).
 
     Returns
     -------
@@ -222,6 +231,8 @@ def save_manifest(dataset: Dataset, path: str | Path) -> Path:
             )
         path.mkdir(parents=True, exist_ok=True)
         info = {"name": dataset.name, "domain": dataset.domain, "description": dataset.description}
+        if dataset.group_column:
+            info["group_column"] = dataset.group_column
         (path / "dataset.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
         path = path / "manifest.csv"
     path.parent.mkdir(parents=True, exist_ok=True)

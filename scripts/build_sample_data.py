@@ -143,6 +143,8 @@ def build_driving(shared: Path, out: Path) -> pd.DataFrame:
             "Order 2021-01 (public domain), a seeded selection stratified by reporting entity and "
             "crash scenario. label = `Crash With` (a scenario, not a root cause). Text only."
         ),
+        # Lets text cleaning learn each company's standard sentences (fmviz.offline.TextCleaner).
+        "group_column": "Reporting Entity",
     }
     _write_json(out / "dataset.json", info)
     return table

@@ -183,3 +183,28 @@ def test_array_sources_are_not_written(tmp_path):
     with pytest.warns(UserWarning, match="in-memory frames"):
         path = save_manifest(dataset, tmp_path / "m.jsonl")
     assert load_dataset(path)["a"].source is None
+
+
+def test_dataset_json_group_column_reaches_the_dataset(tmp_path):
+    folder = tmp_path / "crashes"
+    folder.mkdir()
+    narratives = ["hit a pole", "rear-ended", "scraped a curb"]
+    frame = pd.DataFrame({"id": ["r1", "r2", "r3"], "narrative": narratives, "company": list("ABA")})
+    frame.to_csv(folder / "manifest.csv", index=False)
+    info = {"name": "crashes", "domain": "driving", "group_column": "company"}
+    (folder / "dataset.json").write_text(json.dumps(info), encoding="utf-8")
+    dataset = load_dataset(folder)
+    assert dataset.group_column == "company"
+    assert dataset["r2"].metadata["company"] == "B"
+    assert dataset.subset(["r3", "r1"]).group_column == "company"
+    again = load_dataset(save_manifest(dataset, tmp_path / "copy").parent)
+    assert again.group_column == "company"
+
+
+def test_dataset_json_group_column_must_name_a_column(tmp_path):
+    folder = tmp_path / "crashes"
+    folder.mkdir()
+    pd.DataFrame({"id": ["r1"], "narrative": ["hit a pole"]}).to_csv(folder / "manifest.csv", index=False)
+    (folder / "dataset.json").write_text(json.dumps({"group_column": "Reporting Entity"}), encoding="utf-8")
+    with pytest.raises(DatasetError, match="Reporting Entity"):
+        load_dataset(folder)

@@ -53,7 +53,8 @@ def test_near_duplicate_template_phrase_is_removed():
 def test_report_lists_what_was_removed_with_document_share():
     texts = synthetic_reports()
     report = TextCleaner().fit(texts).report()
-    assert list(report.columns) == ["kind", "pattern", "docs", "doc_share"]
+    assert list(report.columns) == ["kind", "pattern", "group", "docs", "doc_share"]
+    assert report["group"].isna().all()  # no groups given: everything is corpus-wide
     assert set(report["kind"]) >= {"sentence", "mask", "phrase"}
     closing = report[report["pattern"].str.contains("files this report")]
     assert closing["doc_share"].iloc[0] == pytest.approx(1.0)
@@ -90,3 +91,107 @@ def test_rejects_bad_settings():
         TextCleaner(min_doc_share=0)
     with pytest.raises(ValueError, match="phrase_words"):
         TextCleaner(phrase_words=2)
+
+
+# Synthetic multi-source corpus: three made-up companies, each with its own standard sentence
+# and its own word for its vehicle. Acmebot's 10 reports are a sixth of the corpus, under the
+# corpus-wide share, so only per-source learning finds its closing sentence.
+SOURCES = {"Acmebot, Inc.": 10, "Roverly LLC": 25, "Drivetron Corp": 25}
+OBJECTS = ["a parked van", "a cyclist", "a traffic cone", "a delivery robot", "a bus", "a pedestrian"]
+ACTIONS = ["backed into", "brushed", "stopped short of", "clipped", "was hit by"]
+CLOSING = {
+    "Acmebot, Inc.": "Acmebot reviews every event within two business days.",
+    "Roverly LLC": "Roverly thanks the responding officers for their help.",
+    "Drivetron Corp": "Drivetron's safety team has been notified about the event.",
+}
+PRODUCT = {"Acmebot, Inc.": "pod", "Roverly LLC": "rover", "Drivetron Corp": "shuttle"}
+
+
+def multi_source_reports() -> tuple[list[str], list[str]]:
+    texts, groups = [], []
+    for source, count in SOURCES.items():
+        name = source.split(",")[0].split()[0]
+        for i in range(count):
+            thing = OBJECTS[(i + len(name)) % len(OBJECTS)]
+            action = ACTIONS[(i * 7 + len(source)) % len(ACTIONS)]
+            texts.append(
+                f"The {name} {PRODUCT[source]} {action} {thing} at {i + 2} mph on lane {i % 4 + 1}. "
+                f"{CLOSING[source]}"
+            )
+            groups.append(source)
+    return texts, groups
+
+
+def test_per_source_boilerplate_is_removed_under_the_corpus_wide_share():
+    texts, groups = multi_source_reports()
+    acme = [i for i, g in enumerate(groups) if g == "Acmebot, Inc."]
+    assert len(acme) / len(texts) < 0.2
+    plain = TextCleaner().fit_transform(texts)
+    assert all("within two business days" in plain[i] for i in acme)  # no groups: kept, as before
+    grouped = TextCleaner().fit_transform(texts, groups)
+    assert not any("within two business days" in grouped[i] for i in acme)
+    assert not any("responding officers" in t or "safety team" in t for t in grouped)
+    for i in acme:  # the event itself survives
+        assert any(obj in grouped[i] for obj in OBJECTS), grouped[i]
+
+
+def test_source_names_and_their_vehicle_words_are_removed():
+    texts, groups = multi_source_reports()
+    texts.append("A Roverly rover and an Acmebot pod touched at the depot; Acmebot's pod was scratched.")
+    groups.append(None)
+    cleaned = TextCleaner(min_words_left=1).fit_transform(texts, groups)
+    for text in cleaned:
+        for name in ("Acmebot", "Roverly", "Drivetron"):
+            assert name not in text, text
+    assert cleaned[0].startswith("The vehicle ")  # "The Acmebot pod" -> "The vehicle"
+    assert "A vehicle and an vehicle touched" in cleaned[-1]  # products learnt from own reports
+    kept = TextCleaner(mask_names=False).fit_transform(texts, groups)
+    assert "Roverly" in kept[-1]
+
+
+def test_source_names_strip_corporate_suffixes():
+    from fmviz.offline.cleaning import source_names
+
+    assert "Zoox" in source_names("Zoox, Inc.")
+    assert "Waymo" in source_names("Waymo LLC")
+    assert {"General Motors", "GM"} <= set(source_names("General Motors, LLC"))
+    assert "General" not in source_names("General Motors, LLC")  # a generic first word
+
+
+def test_report_has_a_group_column_for_per_source_patterns_and_names():
+    texts, groups = multi_source_reports()
+    report = TextCleaner().fit(texts, groups).report()
+    assert list(report.columns) == ["kind", "pattern", "group", "docs", "doc_share"]
+    closing = report[report["pattern"].str.contains("within two business days")]
+    assert closing["group"].tolist() == ["Acmebot, Inc."]
+    assert closing["kind"].iloc[0] == "sentence"
+    assert closing["docs"].iloc[0] == 10
+    assert closing["doc_share"].iloc[0] == pytest.approx(1.0)  # share of Acmebot's own reports
+    names = report[report["kind"] == "name"]
+    assert set(names["group"]) == set(SOURCES)
+    # Roverly's and Drivetron's closings reach the corpus-wide share: they belong to no group
+    officers = report[report["pattern"].str.contains("responding officers")]
+    assert officers["group"].isna().all()
+    assert officers["doc_share"].iloc[0] == pytest.approx(25 / 60)
+
+
+def test_small_sources_learn_no_boilerplate_of_their_own():
+    texts, groups = multi_source_reports()
+    assert "Acmebot, Inc." in TextCleaner().fit(texts, groups).group_sentences_
+    cleaner = TextCleaner(min_group_docs=11).fit(texts, groups)
+    assert "Acmebot, Inc." not in cleaner.group_sentences_
+    assert all("within two business days" in t for t in cleaner.transform(texts, groups)[:10])
+
+
+def test_a_report_made_only_of_its_sources_boilerplate_becomes_empty():
+    texts, groups = multi_source_reports()
+    texts.append("Acmebot reviews every event within two business days.")
+    groups.append("Acmebot, Inc.")
+    cleaned = TextCleaner().fit_transform(texts, groups)
+    assert cleaned[-1] == ""
+
+
+def test_groups_must_match_the_texts():
+    texts, groups = multi_source_reports()
+    with pytest.raises(ValueError, match="one group per text"):
+        TextCleaner().fit(texts, groups[:-1])

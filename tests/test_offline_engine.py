@@ -169,3 +169,29 @@ def test_navigation_sample_causes_are_recovered(engine):
     # measured with seed 0: ARI 0.71, NMI 0.83, k=8 (seeds 1-2: NMI 0.78 / 0.73); chance is ~0
     assert scores["ari"] >= 0.5, scores
     assert scores["nmi"] >= 0.7, scores
+
+
+def _two_company_dataset(group_column: str | None) -> Dataset:
+    """Synthetic: each made-up company closes its reports with its own sentence."""
+    episodes = []
+    closings = {"Acme Robotics": "Acme reviews every event.", "Botco Inc.": "Botco logs this."}
+    for company, closing in closings.items():
+        for i in range(12):
+            narrative = f"The robot hit obstacle {i} in aisle {i % 3}. {closing}"
+            episodes.append(Episode(f"{company[:4]}-{i}", narrative=narrative, metadata={"by": company}))
+    return Dataset(episodes, name="two-companies", group_column=group_column)
+
+
+def test_dataset_group_column_reaches_the_cleaner(tmp_path):
+    engine = OfflineEngine(cache_dir=tmp_path, cleaner=TextCleaner(min_doc_share=0.9))
+    reasons = engine.infer_reasons(_two_company_dataset("by"))
+    assert all("reviews every event" not in r.failure_reason for r in reasons)
+    assert all("Acme" not in r.failure_reason and "Botco" not in r.failure_reason for r in reasons)
+    assert set(engine.cleaning_report()["group"].dropna()) == {"Acme Robotics", "Botco Inc."}
+    # group_column=False ignores the dataset's groups; an explicit column overrides it
+    engine = OfflineEngine(cache_dir=tmp_path, cleaner=TextCleaner(min_doc_share=0.9), group_column=False)
+    reasons = engine.infer_reasons(_two_company_dataset("by"))
+    assert any("reviews every event" in r.failure_reason for r in reasons)
+    engine = OfflineEngine(cache_dir=tmp_path, cleaner=TextCleaner(min_doc_share=0.9), group_column="by")
+    reasons = engine.infer_reasons(_two_company_dataset(None))
+    assert all("reviews every event" not in r.failure_reason for r in reasons)

@@ -1,9 +1,10 @@
 """The offline engine: all three pipeline stages with sentence embeddings, no LLM, no API key.
 
 Stage 1 uses the text an episode already carries (a narrative or an expert's reason) after
-stripping corpus boilerplate; stage 2 is :class:`~fmviz.offline.discovery.Discovery`; stage 3 is
-nearest-centroid assignment with an outlier threshold (the paper's EA baseline for LLM-made
-cluster sets). It satisfies :class:`fmviz.engine.Engine`, so any stage can be swapped for an LLM
+stripping boilerplate (corpus-wide, and per source when the dataset names a group column);
+stage 2 is :class:`~fmviz.offline.discovery.Discovery`; stage 3 is nearest-centroid assignment
+with an outlier threshold (the paper's EA baseline for LLM-made cluster sets). It satisfies
+:class:`fmviz.engine.Engine`, so any stage can be swapped for an LLM
 engine's and the results look the same.
 """
 
@@ -11,14 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from fmviz.episodes import Dataset
 from fmviz.offline.assign import assign_nearest, reason_text
-from fmviz.offline.cleaning import TextCleaner
+from fmviz.offline.cleaning import REPORT_COLUMNS, TextCleaner
 from fmviz.offline.discovery import ClustererFactory, Discovery, Reducer, Representation
 from fmviz.offline.embeddings import Embedder
 from fmviz.results import Assignments, ClusterSet, Reason, Reasons
@@ -63,6 +64,11 @@ class OfflineEngine:
         Torch device for the embedding model.
     embedder:
         A ready :class:`Embedder` (overrides ``embedding_model``, ``cache_dir`` and ``device``).
+    group_column:
+        Metadata column naming each episode's source (e.g. ``"Reporting Entity"``), whose values
+        the cleaner uses to learn per-source boilerplate and remove source names. ``None``
+        (default) uses the dataset's :attr:`~fmviz.episodes.Dataset.group_column`; ``False``
+        cleans without groups.
 
     Examples
     --------
@@ -89,11 +95,13 @@ class OfflineEngine:
         representation: Representation | None = None,
         device: str | None = None,
         embedder: Embedder | None = None,
+        group_column: str | Literal[False] | None = None,
     ) -> None:
         self.embedder = embedder or Embedder(embedding_model, cache_dir=cache_dir, device=device)
         if cleaner is _DEFAULT_CLEANER or cleaner is True:
             cleaner = TextCleaner()
         self.cleaner: TextCleaner | None = cleaner or None
+        self.group_column = group_column
         self.outlier_threshold = outlier_threshold
         self.seed = seed
         self.min_clusters = min_clusters
@@ -126,7 +134,9 @@ class OfflineEngine:
             raise ValueError(f"dataset {dataset.name!r}: {NO_TEXT_HELP}")
         cleaned = dict(readable)
         if self.cleaner is not None:
-            cleaned = dict(zip(readable, self.cleaner.fit_transform(list(readable.values())), strict=True))
+            groups = self._groups(dataset, list(readable))
+            texts_out = self.cleaner.fit_transform(list(readable.values()), groups)
+            cleaned = dict(zip(readable, texts_out, strict=True))
         reasons, errors = [], {}
         for episode in dataset:
             original = texts[episode.id]
@@ -139,7 +149,8 @@ class OfflineEngine:
             text = cleaned[episode.id]
             if not text.strip():
                 errors[episode.id] = (
-                    f"episode {episode.id!r}: its text is empty once masked spans are removed"
+                    f"episode {episode.id!r}: its text is empty once boilerplate and masked spans are "
+                    "removed (see cleaning_report())"
                 )
                 continue
             from_narrative = bool(episode.narrative and episode.narrative.strip())
@@ -154,10 +165,17 @@ class OfflineEngine:
             )
         return Reasons(reasons, errors)
 
+    def _groups(self, dataset: Dataset, ids: list[str]) -> list[object] | None:
+        """Each episode's source for the cleaner, or ``None`` when cleaning without groups."""
+        column = self.group_column if self.group_column is not None else dataset.group_column
+        if not column:
+            return None
+        return [dataset[i].metadata.get(column) for i in ids]
+
     def cleaning_report(self) -> pd.DataFrame:
         """What the cleaner removed in the last :meth:`infer_reasons` (empty when disabled)."""
         if self.cleaner is None or not self.cleaner.fitted_:
-            return pd.DataFrame(columns=["kind", "pattern", "docs", "doc_share"])
+            return pd.DataFrame(columns=REPORT_COLUMNS)
         return self.cleaner.report()
 
     # -- stage 2 --------------------------------------------------------------------------
