@@ -308,12 +308,9 @@ def estimate_run(dataset: Dataset, specs: dict[str, str], options: EngineOptions
     from fmviz.stages.estimate import estimate_pipeline
 
     llms: dict[str, Any] = {}
-    by_stage: dict[str, Any] = {}
-    engine = None
-    for stage in STAGES:
-        engine = make_engine(specs[stage], options, _llms=llms)
-        by_stage[stage] = engine.llm if isinstance(engine, LLMEngine) else None
-    llm_engine = next((make_engine(s, options, _llms=llms) for s in specs.values() if s != "offline"), None)
-    prompts = llm_engine.prompts if isinstance(llm_engine, LLMEngine) else None
-    tail = llm_engine.tail if isinstance(llm_engine, LLMEngine) else None
+    engines = {stage: make_engine(specs[stage], options, _llms=llms) for stage in STAGES}
+    by_stage = {stage: e.llm if isinstance(e, LLMEngine) else None for stage, e in engines.items()}
+    llm_engine = next((e for e in engines.values() if isinstance(e, LLMEngine)), None)
+    prompts = llm_engine.prompts if llm_engine is not None else None
+    tail = llm_engine.tail if llm_engine is not None else None
     return estimate_pipeline(dataset, by_stage, prompts=prompts, tail=tail, ensemble=options.ensemble)
