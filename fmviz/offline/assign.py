@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from fmviz.offline.discovery import text_hash
-from fmviz.offline.embeddings import Embedder
+from fmviz.offline.embeddings import Embedder, unit_rows
 from fmviz.results import OUTLIER, Assignment, Assignments, ClusterSet, Reason, Reasons
 
 __all__ = [
@@ -72,10 +72,7 @@ def cluster_vectors(clusters: ClusterSet, embedder: Embedder) -> tuple[np.ndarra
         and provenance.get("embedding_model") == embedder.model_id
         and all(cid in stored for cid in clusters.ids)
     ):
-        vectors = np.asarray([stored[cid] for cid in clusters.ids], dtype=np.float32)
-        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        norms[norms == 0] = 1.0
-        return vectors / norms, "centroids"
+        return unit_rows([stored[cid] for cid in clusters.ids]), "centroids"
     return embedder.embed(cluster_texts(clusters)), "descriptions"
 
 

@@ -24,7 +24,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.metrics import silhouette_score
 from threadpoolctl import threadpool_limits
 
-from fmviz.offline.embeddings import Embedder
+from fmviz.offline.embeddings import Embedder, unit_rows
 from fmviz.offline.keyphrases import ClusterDescription, KeyphraseRepresentation
 from fmviz.results import Cluster, ClusterSet
 
@@ -73,10 +73,7 @@ class PCAReducer:
         n_components = min(self.n_components, x.shape[0] - 1, x.shape[1])
         if n_components < 2:
             return x
-        reduced = PCA(n_components=n_components, random_state=self.seed).fit_transform(x)
-        norms = np.linalg.norm(reduced, axis=1, keepdims=True)
-        norms[norms == 0] = 1.0
-        return (reduced / norms).astype(np.float32)
+        return unit_rows(PCA(n_components=n_components, random_state=self.seed).fit_transform(x))
 
     def __repr__(self) -> str:
         return f"PCAReducer(n_components={self.n_components})"
@@ -139,10 +136,7 @@ class LexicalFeatures:
         n_components = min(self.n_components, tfidf.shape[1] - 1, len(texts) - 1)
         if n_components < 2:
             return None
-        reduced = TruncatedSVD(n_components=n_components, random_state=self.seed).fit_transform(tfidf)
-        norms = np.linalg.norm(reduced, axis=1, keepdims=True)
-        norms[norms == 0] = 1.0
-        return (reduced / norms).astype(np.float32)
+        return unit_rows(TruncatedSVD(n_components=n_components, random_state=self.seed).fit_transform(tfidf))
 
     def __repr__(self) -> str:
         return f"LexicalFeatures(tfidf{self.ngram_range}+svd{self.n_components})"
@@ -479,9 +473,7 @@ def _relabel_by_size(raw: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.nda
     mapping = {values[i]: rank for rank, i in enumerate(order)}
     labels = np.array([mapping[v] for v in raw], dtype=int)
     centroids = np.stack([x[labels == c].mean(axis=0) for c in range(len(values))])
-    norms = np.linalg.norm(centroids, axis=1, keepdims=True)
-    norms[norms == 0] = 1.0
-    return labels, (centroids / norms).astype(np.float32)
+    return labels, unit_rows(centroids)
 
 
 def _absorb_noise(labels: np.ndarray, x: np.ndarray) -> np.ndarray:

@@ -191,10 +191,10 @@ class Embedder:
         if missing:
             vectors = self._encode(list(missing.values()))
             self.encoded_count += len(missing)
-            fresh = dict(zip(missing.keys(), _normalise(vectors), strict=True))
+            fresh = dict(zip(missing.keys(), unit_rows(vectors), strict=True))
             self._write_cache(fresh)
             found.update(fresh)
-        return _normalise(np.stack([found[k] for k in keys]).astype(np.float32))
+        return unit_rows(np.stack([found[k] for k in keys]).astype(np.float32))
 
     __call__ = embed
 
@@ -257,7 +257,7 @@ class Embedder:
             connection.close()
 
 
-def _normalise(vectors: np.ndarray) -> np.ndarray:
+def unit_rows(vectors: np.ndarray | list) -> np.ndarray:
     """Rows scaled to unit length (zero rows stay zero)."""
     vectors = np.asarray(vectors, dtype=np.float32)
     if vectors.ndim == 1:
