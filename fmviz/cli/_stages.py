@@ -1,0 +1,185 @@
+"""The pipeline commands: run, the three stages one at a time, estimate, report, prompts, synth."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from fmviz.cli._options import ENGINE_HELP, add_engine_options, engine_options
+from fmviz.pipeline import STAGES, make_engine, run_pipeline
+
+__all__ = ["register"]
+
+
+def _load(path: str):
+    from fmviz.loaders import load_dataset
+
+    return load_dataset(path)
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    dataset = _load(args.data)
+    options = engine_options(args, dataset.domain)
+    specs = {stage: getattr(args, stage) or args.engine for stage in STAGES}
+    print(f"fmviz: {len(dataset)} episodes from {dataset.name!r}; engines {specs}", file=sys.stderr)
+    result = run_pipeline(
+        dataset,
+        reasons=specs["reasons"],
+        clusters=specs["clusters"],
+        assign=specs["assign"],
+        options=options,
+        min_clusters=args.min_clusters,
+        max_clusters=args.max_clusters,
+    )
+    written = result.save(args.out, report=not args.no_report)
+    print(result.summary()[["id", "name", "assigned", "share"]].to_string(index=False))
+    for kind, path in written.items():
+        print(f"{kind:>14}: {path}")
+    if result.ledger is not None and len(result.ledger.to_frame()):
+        print(f"model cost: ${result.ledger.total_cost:.4f}")
+    return 0
+
+
+def _cmd_reasons(args: argparse.Namespace) -> int:
+    dataset = _load(args.data)
+    engine = make_engine(args.engine, engine_options(args, dataset.domain))
+    reasons = engine.infer_reasons(dataset)
+    path = reasons.save(Path(args.out) / "reasons.json")
+    print(f"{len(reasons)} reasons, {len(reasons.errors)} errors -> {path}")
+    return 0 if len(reasons) else 1
+
+
+def _cmd_clusters(args: argparse.Namespace) -> int:
+    from fmviz.results import Reasons
+
+    reasons = Reasons.load(args.reasons)
+    engine = make_engine(args.engine, engine_options(args, args.domain or "generic"))
+    clusters = engine.discover_clusters(
+        reasons, min_clusters=args.min_clusters, max_clusters=args.max_clusters
+    )
+    path = clusters.save(Path(args.out) / "clusters.json")
+    print(clusters.to_frame()[["id", "name", "frequency"]].to_string(index=False))
+    print(f"-> {path}")
+    return 0
+
+
+def _cmd_assign(args: argparse.Namespace) -> int:
+    from fmviz.results import ClusterSet, Reasons
+
+    reasons = Reasons.load(args.reasons)
+    clusters = ClusterSet.load(args.clusters)
+    engine = make_engine(args.engine, engine_options(args, args.domain or "generic"))
+    assignments = engine.assign(reasons, clusters)
+    path = assignments.save(Path(args.out) / "assignments.json")
+    print(assignments.counts().to_string())
+    print(f"-> {path}")
+    return 0
+
+
+def _cmd_estimate(args: argparse.Namespace) -> int:
+    from fmviz.pipeline import estimate_run
+
+    dataset = _load(args.data)
+    options = engine_options(args, dataset.domain)
+    specs = {stage: getattr(args, stage) or args.engine for stage in STAGES}
+    table = estimate_run(dataset, specs, options)
+    print(table.to_string(index=False))
+    if args.json:
+        print(json.dumps(table.to_dict(orient="records"), default=str))
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from fmviz.pipeline import load_result
+
+    result = load_result(args.results, _load(args.data))
+    path = result.save(args.results, report=True)["report"]
+    print(f"report -> {path}")
+    return 0
+
+
+def _cmd_prompts(args: argparse.Namespace) -> int:
+    from fmviz.stages import load_prompts
+
+    prompts = load_prompts(args.domain)
+    written = prompts.save(args.out)
+    print(f"prompt templates for {args.domain!r} -> {written}")
+    return 0
+
+
+def _cmd_synth(args: argparse.Namespace) -> int:
+    from fmviz.synth.navigation import generate_navigation
+
+    dataset = generate_navigation(args.out, n_per_cause=args.per_cause, n_safe=args.safe, seed=args.seed)
+    print(f"{len(dataset)} synthetic navigation failures -> {args.out}")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the pipeline commands to ``sub``."""
+    run = sub.add_parser("run", help="run all three stages and write results and an HTML report")
+    run.add_argument(
+        "data", help="dataset: a folder (manifest.csv/jsonl/parquet, videos, image folders) or file"
+    )
+    run.add_argument("--out", required=True, help="output folder")
+    run.add_argument("--engine", default="offline", help=ENGINE_HELP + " (default: offline)")
+    for stage in STAGES:
+        run.add_argument(f"--{stage}", help=f"engine for the {stage} stage only (overrides --engine)")
+    run.add_argument("--min-clusters", type=int)
+    run.add_argument("--max-clusters", type=int)
+    run.add_argument("--no-report", action="store_true", help="skip the HTML report")
+    add_engine_options(run)
+    run.set_defaults(func=_cmd_run)
+
+    reasons = sub.add_parser("reasons", help="stage 1 only: a trajectory and failure reason per episode")
+    reasons.add_argument("data")
+    reasons.add_argument("--out", required=True)
+    reasons.add_argument("--engine", default="offline", help=ENGINE_HELP)
+    add_engine_options(reasons)
+    reasons.set_defaults(func=_cmd_reasons)
+
+    clusters = sub.add_parser("clusters", help="stage 2 only: failure modes from a reasons.json")
+    clusters.add_argument("reasons", help="reasons.json or .parquet written by `fmviz reasons`")
+    clusters.add_argument("--out", required=True)
+    clusters.add_argument("--engine", default="offline", help=ENGINE_HELP)
+    clusters.add_argument("--min-clusters", type=int)
+    clusters.add_argument("--max-clusters", type=int)
+    add_engine_options(clusters)
+    clusters.set_defaults(func=_cmd_clusters)
+
+    assign = sub.add_parser("assign", help="stage 3 only: each episode to one failure mode or outlier")
+    assign.add_argument("reasons")
+    assign.add_argument("clusters", help="clusters.json (possibly edited by hand)")
+    assign.add_argument("--out", required=True)
+    assign.add_argument("--engine", default="offline", help=ENGINE_HELP)
+    add_engine_options(assign)
+    assign.set_defaults(func=_cmd_assign)
+
+    estimate = sub.add_parser("estimate", help="dry run: expected calls, tokens and cost; spends nothing")
+    estimate.add_argument("data")
+    estimate.add_argument("--engine", default="offline", help=ENGINE_HELP)
+    for stage in STAGES:
+        estimate.add_argument(f"--{stage}", help=f"engine for the {stage} stage only")
+    estimate.add_argument("--json", action="store_true", help="also print the table as JSON")
+    add_engine_options(estimate)
+    estimate.set_defaults(func=_cmd_estimate)
+
+    report = sub.add_parser("report", help="re-render report.html from a results folder")
+    report.add_argument("results", help="folder written by `fmviz run`")
+    report.add_argument("--data", required=True, help="the dataset the results came from")
+    report.set_defaults(func=_cmd_report)
+
+    prompts = sub.add_parser("prompts", help="copy the prompt templates to a folder to read or edit")
+    prompts.add_argument("out")
+    prompts.add_argument("--domain", default="generic")
+    prompts.set_defaults(func=_cmd_prompts)
+
+    synth = sub.add_parser("synth", help="generate the synthetic indoor-navigation dataset")
+    synth.add_argument("what", choices=["navigation"])
+    synth.add_argument("--out", required=True)
+    synth.add_argument("--per-cause", type=int, default=10)
+    synth.add_argument("--safe", type=int, default=20)
+    synth.add_argument("--seed", type=int, default=0)
+    synth.set_defaults(func=_cmd_synth)
