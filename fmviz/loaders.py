@@ -18,7 +18,8 @@ from typing import Any
 import pandas as pd
 
 from fmviz.episodes import EPISODE_COLUMNS, Dataset, Episode
-from fmviz.video import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, natural_key
+from fmviz.errors import InputWarning, format_episode_errors
+from fmviz.video import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, check_sources, natural_key
 
 __all__ = ["MANIFEST_NAMES", "DatasetError", "load_dataset", "save_manifest"]
 
@@ -50,6 +51,7 @@ def load_dataset(
     domain: str | None = None,
     fps: float | None = None,
     description: str | None = None,
+    check: bool = True,
 ) -> Dataset:
     """Load a dataset from a manifest file or a folder.
 
@@ -67,6 +69,11 @@ def load_dataset(
     fps:
         Frame rate for folder datasets (image sequences need it for time-based sampling);
         in manifests, fills rows whose ``fps`` is empty.
+    check:
+        Open every episode's source (headers only, nothing decoded) and warn, with one
+        :class:`~fmviz.errors.InputWarning` naming them, about missing files and empty or
+        broken videos: the offline engine reads only their text, and an LLM stage 1 would
+        list them as errors.
 
     Returns
     -------
@@ -106,8 +113,10 @@ def load_dataset(
             f"dataset.json names group_column {group_column!r}, but {where} has no such column "
             f"(columns: {', '.join(map(str, frame.columns))})"
         )
+    if frame.empty:
+        raise DatasetError(f"{where} lists no episodes (only a header?)")
     try:
-        return Dataset.from_frame(
+        dataset = Dataset.from_frame(
             frame,
             name=name or info.get("name") or default_name,
             root=root,
@@ -117,6 +126,22 @@ def load_dataset(
         )
     except (TypeError, ValueError) as error:
         raise DatasetError(f"cannot build episodes from {where}: {error}") from error
+    if check:
+        _warn_unreadable(dataset, where)
+    return dataset
+
+
+def _warn_unreadable(dataset: Dataset, where: Path) -> None:
+    """One warning naming the episodes whose frames cannot be read (first few, then a count)."""
+    problems = check_sources(dataset.episodes)
+    if problems:
+        warnings.warn(
+            f"{len(problems)} of {len(dataset)} episodes in {where} have frames that cannot be read "
+            "(the offline engine uses only their text; an LLM stage 1 lists them as errors): "
+            + format_episode_errors(problems, limit=3, separator="; "),
+            InputWarning,
+            stacklevel=3,
+        )
 
 
 def read_manifest(path: str | Path) -> pd.DataFrame:

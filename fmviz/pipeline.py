@@ -2,214 +2,34 @@
 
 ``run_pipeline`` is what the command line, the notebooks and scripts share: episodes in,
 reasons, a cluster set and assignments out, each stage on the engine the user picked
-("offline", "gemini:MODEL", "openai:MODEL", "local:MODEL"). Stages that share a spec
-share one :class:`fmviz.llm.LLM`, so the cache, the ledger and the budget cap see the
-whole run.
+("offline", "gemini:MODEL", "openai:MODEL", "local:MODEL"). Stages that share a spec share
+one runner (:func:`fmviz.engine.make_engine`), so the cache, the ledger and the budget cap
+see the whole run. ``load_run`` reads a run folder back.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
+from fmviz.engine import STAGES, Engine, EngineOptions, make_engine, parse_spec
 from fmviz.episodes import Dataset
-from fmviz.results import OUTLIER, Assignments, ClusterSet, Reasons
+from fmviz.errors import NoReasonsError
+from fmviz.results import Assignments, ClusterSet, Reasons
+from fmviz.run import Run
 
-if TYPE_CHECKING:
-    from fmviz.engine import Engine
-    from fmviz.ledger import Ledger
-
-__all__ = ["STAGES", "EngineOptions", "PipelineResult", "make_engine", "run_pipeline"]
-
-STAGES = ("reasons", "clusters", "assign")
-
-#: Default model per provider when a spec names only the provider.
-DEFAULT_MODELS = {"gemini": "gemini-2.5-pro", "openai": "o4-mini", "local": "smollm2"}
-
-
-@dataclass
-class EngineOptions:
-    """Settings shared by the engines of one run (each engine reads what applies to it)."""
-
-    base_url: str | None = None
-    cache: str | Path | None = None
-    concurrency: int = 16
-    requests_per_minute: float | None = None
-    budget_usd: float | None = None
-    max_retries: int = 6
-    timeout: float = 120.0
-    domain: str = "generic"
-    prompt_overrides: dict[str, str | Path] = field(default_factory=dict)
-    ensemble: int = 3
-    frames: int = 8
-    fps: float = 1.0
-    max_side: int = 512
-    seed: int = 0
-    embedding_model: str | None = None
-    clean_text: bool = True
-    outlier_threshold: float | None = None
-    #: Projection of the report's embedding map: "umap" (default) or "pca" (instant, for tests).
-    map_method: str = "umap"
-
-
-def parse_spec(spec: str) -> tuple[str, str | None]:
-    """Split ``provider[:model]``; the model may itself contain colons (``llama3:8b``)."""
-    provider, _, model = spec.strip().partition(":")
-    provider = provider.lower()
-    if provider not in {"offline", *DEFAULT_MODELS}:
-        raise ValueError(
-            f"unknown engine {spec!r}: use 'offline', 'gemini[:MODEL]', 'openai[:MODEL]' "
-            "(add --base-url for vLLM, Ollama or LM Studio) or 'local[:MODEL]'"
-        )
-    return provider, (model or None)
-
-
-def make_engine(
-    spec: str,
-    options: EngineOptions | None = None,
-    *,
-    ledger: Ledger | None = None,
-    _llms: dict[str, Any] | None = None,
-) -> Engine:
-    """Build the engine a spec names.
-
-    Examples
-    --------
-    >>> make_engine("offline")                                   # doctest: +SKIP
-    >>> make_engine("openai:llama3.1", EngineOptions(base_url="http://localhost:11434/v1"))  # doctest: +SKIP
-    """
-    options = options or EngineOptions()
-    provider_name, model = parse_spec(spec)
-    if provider_name == "offline":
-        from fmviz.offline import OfflineEngine
-
-        kwargs: dict[str, Any] = {"seed": options.seed}
-        if options.embedding_model:
-            kwargs["embedding_model"] = options.embedding_model
-        if not options.clean_text:
-            kwargs["cleaner"] = False
-        if options.outlier_threshold is not None:
-            kwargs["outlier_threshold"] = options.outlier_threshold
-        return OfflineEngine(**kwargs)
-
-    from fmviz.llm import LLM
-    from fmviz.stages import LLMEngine, load_prompts
-    from fmviz.video import TailSpec
-
-    model = model or DEFAULT_MODELS[provider_name]
-    key = f"{provider_name}:{model}"
-    llm = (_llms or {}).get(key)
-    if llm is None:
-        llm = LLM(
-            _make_provider(provider_name, model, options),
-            cache=options.cache,
-            ledger=ledger,
-            concurrency=options.concurrency,
-            requests_per_minute=options.requests_per_minute,
-            budget_usd=options.budget_usd,
-            max_retries=options.max_retries,
-        )
-        if _llms is not None:
-            _llms[key] = llm
-    prompts = load_prompts(options.domain, overrides=options.prompt_overrides or None)
-    tail = TailSpec(frames=options.frames, fps=options.fps, max_side=options.max_side)
-    return LLMEngine(llm, prompts=prompts, tail=tail, ensemble=options.ensemble, seed=options.seed)
-
-
-def _make_provider(name: str, model: str, options: EngineOptions) -> Any:
-    if name == "gemini":
-        from fmviz.providers.gemini import GeminiProvider
-
-        return GeminiProvider(model, base_url=options.base_url, timeout=options.timeout)
-    if name == "openai":
-        from fmviz.providers.openai import OpenAIProvider
-
-        return OpenAIProvider(model, base_url=options.base_url, timeout=options.timeout)
-    from fmviz.providers.local import LocalProvider
-
-    # The bundled in-process models read text only: stage 1 then works from the narrative and
-    # task context, and the provider notes that the frames were left out.
-    return LocalProvider(model, ignore_images=True)
-
-
-@dataclass
-class PipelineResult:
-    """Everything one run produced, with the specs that produced it."""
-
-    dataset: Dataset
-    reasons: Reasons
-    clusters: ClusterSet
-    assignments: Assignments
-    engines: dict[str, str] = field(default_factory=dict)
-    ledger: Ledger | None = None
-    #: 2-D embedding map (x, y, episode_id, cluster_id) for the report, when computed.
-    embedding_map: pd.DataFrame | None = None
-    #: What text cleaning removed before stage 1 (offline reasons), for the report and audits.
-    cleaning: pd.DataFrame | None = None
-
-    def table(self) -> pd.DataFrame:
-        """One row per episode: context, reason, cluster and rationale side by side."""
-        episodes = self.dataset.to_frame()[["id", "task", "label", "narrative", "expert_reason"]]
-        episodes = episodes.rename(columns={"id": "episode_id"})
-        reasons = self.reasons.to_frame()[["episode_id", "trajectory", "failure_reason"]]
-        assigned = self.assignments.to_frame()
-        names = self.clusters.names() | {OUTLIER: "Outlier"}
-        assigned["cluster_name"] = assigned["cluster_id"].map(names)
-        table = episodes.merge(reasons, on="episode_id", how="left").merge(
-            assigned, on="episode_id", how="left"
-        )
-        errors = self.reasons.errors | self.assignments.errors
-        table["error"] = table["episode_id"].map(errors)
-        return table
-
-    def summary(self) -> pd.DataFrame:
-        """Per cluster: name, proposed frequency, assigned count and share, keywords."""
-        frame = self.clusters.to_frame()
-        counts = self.assignments.counts()
-        total = max(len(self.assignments), 1)
-        frame["assigned"] = frame["id"].map(counts).fillna(0).astype(int)
-        frame["share"] = frame["assigned"] / total
-        outliers = int(counts.get(OUTLIER, 0))
-        if outliers:
-            row = {"id": OUTLIER, "name": "Outlier", "description": "fits no cluster", "keywords": []}
-            row |= {"frequency": 0.0, "assigned": outliers, "share": outliers / total}
-            frame = pd.concat([frame, pd.DataFrame([row])], ignore_index=True)
-        return frame
-
-    def save(self, out_dir: str | Path, *, report: bool = True) -> dict[str, Path]:
-        """Write results (JSON + Parquet), the table, the ledger and the HTML report."""
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        written = {
-            "reasons": self.reasons.save(out / "reasons.json"),
-            "clusters": self.clusters.save(out / "clusters.json"),
-            "assignments": self.assignments.save(out / "assignments.json"),
-        }
-        self.assignments.save(out / "assignments.parquet")
-        table_path = out / "episodes.csv"
-        self.table().to_csv(table_path, index=False)
-        written["table"] = table_path
-        summary_path = out / "summary.csv"
-        self.summary().to_csv(summary_path, index=False)
-        written["summary"] = summary_path
-        if self.ledger is not None and len(self.ledger.to_frame()):
-            written["ledger"] = self.ledger.save(out / "ledger.jsonl")
-        if self.embedding_map is not None:
-            map_path = out / "embedding_map.csv"
-            self.embedding_map.to_csv(map_path, index=False)
-            written["embedding_map"] = map_path
-        if self.cleaning is not None and len(self.cleaning):
-            cleaning_path = out / "cleaning.csv"
-            self.cleaning.to_csv(cleaning_path, index=False)
-            written["cleaning"] = cleaning_path
-        if report:
-            from fmviz.views.report import write_report
-
-            written["report"] = write_report(self, out / "report.html")
-        return written
+__all__ = [
+    "STAGES",
+    "EngineOptions",
+    "Run",
+    "estimate_run",
+    "load_run",
+    "make_engine",
+    "parse_spec",
+    "run_pipeline",
+]
 
 
 def run_pipeline(
@@ -222,7 +42,7 @@ def run_pipeline(
     min_clusters: int | None = None,
     max_clusters: int | None = None,
     embedding_map: bool = True,
-) -> PipelineResult:
+) -> Run:
     """Run the three stages, each on its own engine (spec string or engine object).
 
     Examples
@@ -230,7 +50,7 @@ def run_pipeline(
     >>> result = run_pipeline(ds)                                        # doctest: +SKIP
     >>> result = run_pipeline(ds, reasons="gemini", clusters="offline")  # doctest: +SKIP
     """
-    from fmviz.ledger import Ledger
+    from fmviz.providers.ledger import Ledger
 
     options = options or EngineOptions(domain=dataset.domain)
     ledger = Ledger()
@@ -242,21 +62,25 @@ def run_pipeline(
         else:
             engines[stage] = choice
 
+    for engine in engines.values():  # a missing key or a dead server fails before any work starts
+        check = getattr(getattr(engine, "llm", None), "check_ready", None)
+        if check is not None:
+            check()
     stage_reasons = engines["reasons"].infer_reasons(dataset)
     if not len(stage_reasons):
-        details = "; ".join(f"{k}: {v}" for k, v in list(stage_reasons.errors.items())[:5])
-        raise RuntimeError(f"stage 1 produced no reasons for dataset {dataset.name!r}: {details}")
+        raise NoReasonsError(dataset.name, stage_reasons.errors, episodes=len(dataset))
     cluster_set = engines["clusters"].discover_clusters(
         stage_reasons, min_clusters=min_clusters, max_clusters=max_clusters
     )
     assignments = engines["assign"].assign(stage_reasons, cluster_set)
+    assignments.cluster_set_version = cluster_set.version
     cleaning = None
     if hasattr(engines["reasons"], "cleaning_report"):
         cleaning = engines["reasons"].cleaning_report()
     emap = None
     if embedding_map:
         emap = compute_embedding_map(stage_reasons, cluster_set, assignments, engines, options)
-    return PipelineResult(
+    run = Run(
         dataset=dataset,
         reasons=stage_reasons,
         clusters=cluster_set,
@@ -265,7 +89,11 @@ def run_pipeline(
         ledger=ledger,
         embedding_map=emap,
         cleaning=cleaning,
+        options=options.to_dict(),
     )
+    for stage, engine in engines.items():
+        run.use_engine(stage, engine)
+    return run
 
 
 def compute_embedding_map(
@@ -286,20 +114,15 @@ def compute_embedding_map(
     return offline.embedding_map(reasons, clusters, assignments, method=options.map_method)
 
 
-def load_result(results_dir: str | Path, dataset: Dataset) -> PipelineResult:
-    """Read back what :meth:`PipelineResult.save` wrote (e.g. after editing clusters.json)."""
-    folder = Path(results_dir)
-    emap_path = folder / "embedding_map.csv"
-    reasons = Reasons.load(folder / "reasons.json")
-    engines = {"reasons": ", ".join(sorted({r.engine for r in reasons if r.engine}))}
-    return PipelineResult(
-        dataset=dataset,
-        reasons=reasons,
-        clusters=ClusterSet.load(folder / "clusters.json"),
-        assignments=Assignments.load(folder / "assignments.json"),
-        engines=engines,
-        embedding_map=pd.read_csv(emap_path, dtype={"episode_id": str}) if emap_path.exists() else None,
-    )
+def load_run(run_dir: str | Path, dataset: Dataset | None = None) -> Run:
+    """Read a run folder back (results, dataset, engines, options, edit log); no other input needed.
+
+    Examples
+    --------
+    >>> run = load_run("runs/navigation")                        # doctest: +SKIP
+    >>> run.edit().rename("C2", "Glass doors not seen")          # doctest: +SKIP
+    """
+    return Run.load(run_dir, dataset)
 
 
 def estimate_run(dataset: Dataset, specs: dict[str, str], options: EngineOptions) -> pd.DataFrame:

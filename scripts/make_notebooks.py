@@ -1,7 +1,9 @@
-"""Write the three case-study notebooks (sources only; run them to fill the outputs).
+"""Write the quick-start and the three case-study notebooks (sources only; run them to fill outputs).
 
 Kept as a script so the notebooks stay consistent with each other: edit here, then
-`python scripts/make_notebooks.py`.
+`python scripts/make_notebooks.py`. Notebook code uses the public API only (`fmviz.*` and a
+run's methods), runs top to bottom with no key, and writes relative paths only, so an
+exported report names no folder of the machine that made it.
 """
 
 from __future__ import annotations
@@ -20,56 +22,101 @@ from pathlib import Path
 import plotly.io as pio
 
 import fmviz
-from fmviz.evaluate.metrics import cluster_agreement, contingency, weighted_f1
-from fmviz.offline.assign import random_assign
-from fmviz.pipeline import EngineOptions, PipelineResult, make_engine
-from fmviz.views import cluster_frequency_figure, embedding_map_figure, taxonomy_heatmap
 
 # plotly figures that survive `jupyter nbconvert --execute --to html` as well as JupyterLab
 pio.renderers.default = "plotly_mimetype+notebook"
-
-ROOT = Path.cwd() if (Path.cwd() / "sample_data").exists() else Path.cwd().parent
-# Engines per stage: "offline" needs no key. With GEMINI_API_KEY / OPENAI_API_KEY set you can
-# use e.g. FMVIZ_REASONS=gemini:gemini-2.5-pro FMVIZ_CLUSTERS=openai:o4-mini FMVIZ_ASSIGN=openai:o4-mini.
+# relative paths only: an exported report names no folder of this machine
+ROOT = Path(".") if Path("sample_data").exists() else Path("..")
+# Engines per stage: "offline" needs no key (see "Using a model" below to switch).
 STAGES = ("reasons", "clusters", "assign")
 ENGINES = {stage: os.environ.get(f"FMVIZ_{stage.upper()}", "offline") for stage in STAGES}
 ENGINES"""
 
+PROVIDERS = """\
+### Using a model instead of the offline engine
 
-def engines_cell(domain: str) -> str:
+Keys come from the environment only (`GEMINI_API_KEY`, `OPENAI_API_KEY`) and never land in the
+notebook, the cache or a report. Set the engines before running the pipeline cell, e.g.
+
+```python
+ENGINES = {"reasons": "gemini:gemini-2.5-pro", "clusters": "openai:o4-mini", "assign": "openai:o4-mini"}
+# or any OpenAI-compatible server (vLLM, Ollama, LM Studio), no key needed:
+ENGINES = {"reasons": "openai:llama3.1", "clusters": "openai:llama3.1", "assign": "openai:llama3.1"}
+options = fmviz.EngineOptions(domain=DOMAIN, base_url="http://localhost:11434/v1", cache=CACHE)
+```
+
+or export `FMVIZ_REASONS=gemini:gemini-2.5-pro` (and `FMVIZ_CLUSTERS`, `FMVIZ_ASSIGN`) before
+starting JupyterLab. `fmviz estimate` prices a run before it spends anything. The call cache
+next to this notebook replays every paid call, so a colleague reruns the notebook offline."""
+
+
+def pipeline_cell(domain: str, map_method: str = "umap") -> str:
     return f"""\
-# A call cache beside the notebook: re-running replays paid calls for free, and a colleague can
-# replay them offline. Keys are read from the environment and never stored.
-options = EngineOptions(domain="{domain}", cache=ROOT / "notebooks" / "{domain}.cache.sqlite")
-engines = {{stage: make_engine(spec, options) for stage, spec in ENGINES.items()}}"""
+DOMAIN = "{domain}"
+CACHE = ROOT / "notebooks" / "{domain}.cache.sqlite"
+options = fmviz.EngineOptions(domain=DOMAIN, cache=CACHE, map_method="{map_method}")
+run = fmviz.run_pipeline(dataset, options=options, **ENGINES)
+run.summary()[["id", "name", "assigned", "share", "keywords"]]"""
 
 
-PIPELINE = """\
-reasons = engines["reasons"].infer_reasons(dataset)
-print(f"{len(reasons)} reasons, {len(reasons.errors)} episodes without one")
-reasons.to_frame()[["episode_id", "failure_reason", "engine"]].head()"""
-
-CLUSTERS = """\
-clusters = engines["clusters"].discover_clusters(reasons)
-clusters.to_frame()"""
-
-ASSIGN = """\
-assignments = engines["assign"].assign(reasons, clusters)
-offline = engines["reasons"] if ENGINES["reasons"] == "offline" else make_engine("offline", options)
-result = PipelineResult(
-    dataset, reasons, clusters, assignments, engines=ENGINES,
-    embedding_map=offline.embedding_map(reasons, clusters, assignments),
+EDIT_INTRO = (
+    "## Edit the failure modes\n"
+    "Every edit is an operation in the cluster set's log: logged, undoable, saved with the set. "
+    "In JupyterLab the editor below does the same with buttons (select clusters and merge, split, "
+    "rename inline, move episodes, triage the outlier queue, Undo / Redo, Assign). Here the edits "
+    "are made from code so the notebook runs unattended: merge the two smallest modes and rename "
+    "the largest. Merge and rename re-ask nobody; a split re-asks only the split mode's episodes."
 )
-result.summary()[["id", "name", "assigned", "share", "keywords"]]"""
 
-FIGURES = """\
-cluster_frequency_figure(result.summary()).show()
-hover = reasons.to_frame().set_index("episode_id")["failure_reason"]
-embedding_map_figure(result.embedding_map, cluster_names=clusters.names(), hover=hover).show()"""
+EDIT = """\
+summary = run.summary()
+modes = summary[summary["id"] != fmviz.OUTLIER].sort_values("assigned")
+smallest, largest = modes["id"].tolist()[:2], modes["id"].tolist()[-1]
+run.edit().merge(*smallest, name="Merged: " + " / ".join(modes["name"].tolist()[:2]))
+run.edit().split(largest, into=2)
+print(f"{len(run.current_assignments.pending_ids)} episodes await re-assignment")
+run.edit().log"""
+
+REASSIGN = """\
+outcome = run.reassign()  # asks the engine about the split mode's episodes only
+print(outcome)
+run.summary()[["id", "name", "assigned", "share"]]"""
 
 SAVE = """\
-written = result.save(ROOT / "runs" / dataset.name)
-written["report"]"""
+written = run.save(ROOT / "runs" / dataset.name)
+print("report:", written["report"].as_posix())
+# share it: `fmviz export notebooks/<this notebook>.ipynb --out report.html` executes the notebook
+# and writes one HTML file whose widgets and figures open offline"""
+
+
+def quickstart() -> list:
+    return [
+        new_markdown_cell(
+            "# Quick start: from a folder of clips to edited, assigned failure modes\n\n"
+            "The clips in `sample_data/navigation` are **synthetic** collisions of an indoor robot "
+            "(rendered by `fmviz.synth.navigation`), each with a log narrative. Everything runs offline "
+            "with no API key."
+        ),
+        new_code_cell(SETUP),
+        new_code_cell(
+            'dataset = fmviz.load_dataset(ROOT / "sample_data" / "navigation")\nprint(dataset.summary())'
+        ),
+        new_markdown_cell("## Reasons, failure modes, assignment: one call"),
+        new_code_cell(pipeline_cell("navigation")),
+        new_markdown_cell(
+            "## Triage\nThe embedding map (box or lasso select), the episode list and the clip scrubber "
+            "(play, scrub, the failure frame marked, the chain-of-thought reason beside it), linked in the "
+            "browser, with the cluster editor below."
+        ),
+        new_code_cell("run.triage()"),
+        new_markdown_cell(EDIT_INTRO),
+        new_code_cell(EDIT),
+        new_code_cell(REASSIGN),
+        new_code_cell("run.editor()"),
+        new_markdown_cell(PROVIDERS),
+        new_markdown_cell("## Results out"),
+        new_code_cell(SAVE),
+    ]
 
 
 def navigation() -> list:
@@ -81,52 +128,44 @@ def navigation() -> list:
             "known cause (thin chair legs, white walls, glass doors, narrow gaps, low clutter, corners, "
             "dark boxes, overhangs) and a log narrative written from the simulator state. Because the "
             "causes are known, this notebook also measures how well the discovered failure modes recover "
-            "them.\n\nEverything runs offline with no API key; set `FMVIZ_REASONS` etc. to use a model."
+            "them, runs a failure monitor, and closes the loop with targeted data collection."
         ),
         new_code_cell(SETUP),
         new_markdown_cell("## Data in\nOne row per collision episode; `label` is the generator's cause."),
         new_code_cell(
             'dataset = fmviz.load_dataset(ROOT / "sample_data" / "navigation")\n'
             "print(dataset.summary())\n"
-            'dataset.to_frame()[["id", "source", "failure_frame", "label", "narrative"]].head()'
+            'dataset.to_frame()[["id", "failure_frame", "label", "narrative"]].head()'
         ),
+        new_markdown_cell("## Reasons, failure modes (the engine picks their number), assignment"),
+        new_code_cell(pipeline_cell("navigation")),
         new_markdown_cell(
-            "The tail of one clip, as stage 1 sends it to a multimodal model: the last T frames at a "
-            "reduced frame rate, resized. Drag the slider to scrub; it also works in the exported HTML."
+            "## Scrub the clips\nThe last frames before each collision, at a lower frame rate, as stage 1 "
+            "sends them to a multimodal model. Play and the slider run in the browser."
         ),
-        new_code_cell(
-            "from fmviz.video import TailSpec, select_tail\n"
-            "from fmviz.views import clip_figure\n\n"
-            "clip = select_tail(dataset[0], TailSpec(frames=8, fps=5, max_side=256))\n"
-            "print(dataset[0].label, '|', dataset[0].narrative[:200])\n"
-            "clip_figure(clip).show()"
-        ),
-        new_markdown_cell("## Stage 1: failure reasons"),
-        new_code_cell(engines_cell("navigation")),
-        new_code_cell(PIPELINE),
-        new_markdown_cell("## Stage 2: failure modes\nThe engine chooses the number of clusters itself."),
-        new_code_cell(CLUSTERS),
-        new_markdown_cell("## Stage 3: assignment"),
-        new_code_cell(ASSIGN),
-        new_code_cell(FIGURES),
+        new_code_cell("run.scrubber()"),
+        new_markdown_cell(EDIT_INTRO),
+        new_code_cell(EDIT),
+        new_code_cell(REASSIGN),
+        new_code_cell("run.editor()"),
         new_markdown_cell(
             "## Evaluation against the known causes\n"
-            "Adjusted Rand index and NMI of the assignment against the generator's labels, the "
-            "cluster-vs-cause heatmap, and weighted F1 (each cluster mapped to its majority cause) "
-            "for our assignment and a random assigner (RA)."
+            "Weighted F1 after mapping clusters to causes (optimal one-to-one matching, and majority vote "
+            "as a second view), ARI, NMI and purity, next to the paper's baselines: the embedding assigner "
+            "(EA) and random assignment (RA)."
         ),
         new_code_cell(
-            "truth = {e.id: e.label for e in dataset}\n"
-            "predicted = assignments.labels()\n"
-            "print(cluster_agreement(predicted, truth))\n"
-            'print("weighted F1, ours:", round(weighted_f1(predicted, truth), 3))\n'
-            "random_labels = random_assign(reasons, clusters, seed=0).labels()\n"
-            'print("weighted F1, RA:  ", round(weighted_f1(random_labels, truth), 3))\n'
-            "taxonomy_heatmap(contingency(predicted, truth)).show()"
+            'evaluation = run.evaluate(labels=["label"], baselines=["ea", "ra"])\nevaluation.summary()'
         ),
+        new_code_cell('run.heatmap("label")'),
+        new_markdown_cell(PROVIDERS),
         new_markdown_cell(
-            "## Results out\nThe same files `fmviz run` writes, including a standalone HTML report."
+            "## Targeted data collection\nPer failure mode, the conditions to collect more data in (from "
+            "its members' recorded conditions, keywords and description) and how many episodes, weighted "
+            "by frequency, under a budget."
         ),
+        new_code_cell("run.collection_plan(budget=40).to_frame()"),
+        new_markdown_cell("## Results out"),
         new_code_cell(SAVE),
     ]
 
@@ -146,36 +185,36 @@ def driving() -> list:
         new_code_cell(
             'dataset = fmviz.load_dataset(ROOT / "sample_data" / "driving")\n'
             "print(dataset.summary())\n"
-            'frame = dataset.to_frame()\nframe[["id", "Reporting Entity", "label", "narrative"]].head()'
+            'frame = dataset.to_frame()\nframe[["id", "label", "narrative"]].head()'
         ),
-        new_code_cell('frame["Reporting Entity"].value_counts().head(10)'),
         new_markdown_cell(
-            "## Stage 1: failure reasons, after cleaning\n"
-            "Most narratives come from one company and share its standard sentences; masked spans like "
-            "`[XXX]` carry no content. The offline engine strips both before clustering, so clusters follow "
-            "the crash, not the reporting company. The table shows what was removed."
+            "## Reasons (after cleaning), failure modes, assignment\n"
+            "Most narratives share their company's standard sentences, places and names; the offline "
+            "engine masks and strips them before clustering, so clusters follow the crash, not the city "
+            "or the company. `run.cleaning` lists every removal."
         ),
-        new_code_cell(engines_cell("driving")),
-        new_code_cell(PIPELINE),
-        new_code_cell(
-            'if ENGINES["reasons"] == "offline":\n    display(engines["reasons"].cleaning_report().head(10))'
-        ),
-        new_markdown_cell("## Stage 2: failure modes"),
-        new_code_cell(CLUSTERS),
-        new_markdown_cell("## Stage 3: assignment"),
-        new_code_cell(ASSIGN),
-        new_code_cell(FIGURES),
+        new_code_cell(pipeline_cell("driving")),
+        new_code_cell("run.cleaning.head(10) if run.cleaning is not None else None"),
+        new_markdown_cell("## The embedding map\nHover for the narrative; box or lasso select."),
+        new_code_cell("run.map()"),
+        new_markdown_cell(EDIT_INTRO),
+        new_code_cell(EDIT),
+        new_code_cell(REASSIGN),
         new_markdown_cell(
-            "## Clusters vs the reports' own scenario labels\n"
-            "`Crash With` says what was hit; it describes the scenario, not the root cause, so expect "
-            "partial agreement."
+            "## Against the reports' own scenario columns\n"
+            "`Crash With` says what was hit and the pre-crash movements what both parties were doing; "
+            "they describe the scenario, not the root cause, so expect partial agreement. The leakage "
+            "columns (`City`, `Reporting Entity`) should agree as little as possible."
         ),
         new_code_cell(
-            "truth = {e.id: e.label for e in dataset if e.label}\n"
-            "predicted = {k: v for k, v in assignments.labels().items() if k in truth}\n"
-            "print(cluster_agreement(predicted, truth))\n"
-            "taxonomy_heatmap(contingency(predicted, truth)).show()"
+            'scenario = ["label", "SV Pre-Crash Movement|CP Pre-Crash Movement"]\n'
+            'evaluation = run.evaluate(labels=scenario, taxonomy="volpe", baselines=["ea", "ra"])\n'
+            "evaluation.summary()"
         ),
+        new_code_cell('run.heatmap("label")'),
+        new_markdown_cell(PROVIDERS),
+        new_markdown_cell("## Targeted data collection"),
+        new_code_cell("run.collection_plan(budget=100).to_frame()"),
         new_markdown_cell("## Results out"),
         new_code_cell(SAVE),
     ]
@@ -189,7 +228,8 @@ def manipulation() -> list:
             "dataset (MIT licence): task, success condition, the robot's action plan, the failure time and "
             "an expert's failure reason; plus one **simulated** failure clip (AI2-THOR). The real videos are "
             "not public, so offline stage 1 reads the expert reasons; with a multimodal model configured, "
-            "stage 1 reasons from the clip and the task context with the paper's chain-of-thought prompt."
+            "stage 1 reasons from the clip and the task context with the paper's chain-of-thought prompt "
+            "(and from the task context alone where there is no clip)."
         ),
         new_code_cell(SETUP),
         new_markdown_cell("## Data in"),
@@ -198,32 +238,27 @@ def manipulation() -> list:
             "print(dataset.summary())\n"
             'dataset.to_frame()[["id", "task", "success_condition", "action_plan", "expert_reason"]].head()'
         ),
+        new_markdown_cell("## Reasons, failure modes, assignment"),
+        new_code_cell(pipeline_cell("manipulation", map_method="pca")),
         new_markdown_cell(
-            "The simulated clip's tail at 1 frame per second, ending at the annotated failure time."
+            "## Scrub the simulated clip\nIts tail ends at the annotated failure time; the real episodes "
+            "show their task context and reasons as text."
         ),
-        new_code_cell(
-            "from fmviz.video import TailSpec, select_tail\n"
-            "from fmviz.views import clip_figure\n\n"
-            "simulated = next(e for e in dataset if e.has_frames)\n"
-            "print(simulated.task, '|', simulated.expert_reason)\n"
-            "clip_figure(select_tail(simulated, TailSpec(frames=8, fps=1, max_side=320))).show()"
-        ),
+        new_code_cell("run.scrubber()"),
+        new_markdown_cell(EDIT_INTRO),
+        new_code_cell(EDIT),
+        new_code_cell(REASSIGN),
+        new_code_cell("run.editor()"),
         new_markdown_cell(
-            "The prompt stage 1 would send for it (the paper's Fig. 2 prompt, filled with the task context):"
+            "## Against the RoboFail failure taxonomy\n"
+            "The similarity of each failure mode to each of the expert taxonomy's categories, the optimal "
+            "one-to-one matching and how many categories are covered (the paper's Fig. 4, scored offline "
+            "by embeddings here; with a key, by an LLM judge on a 1-10 scale)."
         ),
-        new_code_cell(
-            "from fmviz.stages import load_prompts\n\n"
-            'prompts = load_prompts("manipulation")\n'
-            'print(prompts.render("reasons", **simulated.context(), observations="<8 frames attached>"))'
-        ),
-        new_markdown_cell("## Stage 1: failure reasons"),
-        new_code_cell(engines_cell("manipulation")),
-        new_code_cell(PIPELINE),
-        new_markdown_cell("## Stage 2: failure modes"),
-        new_code_cell(CLUSTERS),
-        new_markdown_cell("## Stage 3: assignment"),
-        new_code_cell(ASSIGN),
-        new_code_cell(FIGURES),
+        new_code_cell('evaluation = run.evaluate(taxonomy="robofail", baselines=[])\nevaluation.summary()'),
+        new_markdown_cell(PROVIDERS),
+        new_markdown_cell("## Targeted data collection"),
+        new_code_cell("run.collection_plan(budget=20).to_frame()"),
         new_markdown_cell("## Results out"),
         new_code_cell(SAVE),
     ]
@@ -232,6 +267,7 @@ def manipulation() -> list:
 def main() -> None:
     HERE.mkdir(exist_ok=True)
     for name, cells in (
+        ("00_quickstart", quickstart()),
         ("01_manipulation", manipulation()),
         ("02_driving_crashes", driving()),
         ("03_indoor_navigation", navigation()),

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from fmviz.episodes import Dataset, Episode
-from fmviz.llm import LLM
 from fmviz.providers.gemini import GeminiProvider
 from fmviz.providers.openai import OpenAIProvider
+from fmviz.providers.runner import LLM
 from fmviz.stages import estimate_pipeline, infer_reasons
 from fmviz.testing import LoopbackServer
 from fmviz.video import TailSpec

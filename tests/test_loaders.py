@@ -11,6 +11,7 @@ import pytest
 from PIL import Image as PILImage
 
 from fmviz.episodes import Dataset, Episode
+from fmviz.errors import InputWarning
 from fmviz.loaders import DatasetError, load_dataset, save_manifest
 from fmviz.video import TailSpec, select_tail, write_video
 
@@ -103,7 +104,8 @@ def test_hand_written_csv_with_semicolon_plan_and_extra_columns(tmp_path):
         "001,clip.mp4,park the car,slow down; turn left; stop,rain\n"
         "002,,drive,,\n"
     )
-    loaded = load_dataset(tmp_path / "manifest.csv")
+    with pytest.warns(InputWarning, match="episode '001': video file is empty"):
+        loaded = load_dataset(tmp_path / "manifest.csv")
     assert loaded.ids == ["001", "002"]
     assert loaded["001"].action_plan == ["slow down", "turn left", "stop"]
     assert loaded["001"].source == str(tmp_path / "clip.mp4")
@@ -208,3 +210,29 @@ def test_dataset_json_group_column_must_name_a_column(tmp_path):
     (folder / "dataset.json").write_text(json.dumps({"group_column": "Reporting Entity"}), encoding="utf-8")
     with pytest.raises(DatasetError, match="Reporting Entity"):
         load_dataset(folder)
+
+
+def test_missing_and_broken_videos_are_named_in_one_warning_at_load(tmp_path):
+    (tmp_path / "broken.mp4").write_bytes(b"garbage" * 100)
+    rows = "".join(f"m{i},gone{i}.mp4,crashed into a wall\n" for i in range(5))
+    (tmp_path / "manifest.csv").write_text("id,source,narrative\nb,broken.mp4,hit a pole\n" + rows)
+    with pytest.warns(InputWarning) as caught:
+        dataset = load_dataset(tmp_path)
+    assert len(dataset) == 6
+    (warning,) = [w for w in caught if issubclass(w.category, InputWarning)]
+    message = str(warning.message)
+    assert message.startswith("6 of 6 episodes")
+    assert "episode 'b'" in message
+    assert "... and 3 more episodes" in message
+
+
+def test_check_false_skips_the_source_check(tmp_path, recwarn):
+    (tmp_path / "manifest.csv").write_text("id,source\na,gone.mp4\n")
+    load_dataset(tmp_path, check=False)
+    assert not [w for w in recwarn if issubclass(w.category, InputWarning)]
+
+
+def test_a_header_only_manifest_is_a_dataset_error(tmp_path):
+    (tmp_path / "manifest.csv").write_text("id,source,narrative\n")
+    with pytest.raises(DatasetError, match="lists no episodes"):
+        load_dataset(tmp_path)

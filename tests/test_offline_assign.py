@@ -74,10 +74,8 @@ def test_stored_centroids_are_used_when_the_model_matches(embedder):
     glass, battery = x[:2].mean(axis=0), x[6:].mean(axis=0)
     clusters = ClusterSet(
         [Cluster("C1", "glass"), Cluster("C2", "battery")],
-        provenance={
-            "embedding_model": embedder.model_id,
-            "centroids": {"C1": glass.tolist(), "C2": battery.tolist()},
-        },
+        embedding_model=embedder.model_id,
+        centroids={"C1": glass.tolist(), "C2": battery.tolist()},
     )
     vectors, source = cluster_vectors(clusters, embedder)
     assert source == "centroids"
@@ -86,7 +84,7 @@ def test_stored_centroids_are_used_when_the_model_matches(embedder):
     assert result["r1"].cluster_id == "C1"
     assert result["r8"].cluster_id == "C2"
     # another model's centroids are not comparable: fall back to embedding the cluster texts
-    clusters.provenance["embedding_model"] = "some-other-model"
+    clusters.embedding_model = "some-other-model"
     assert cluster_vectors(clusters, embedder)[1] == "descriptions"
 
 

@@ -93,24 +93,26 @@ def test_same_seed_gives_the_same_clusters(embedder, corpus):
     texts, _, ids, x = corpus
     first = Discovery(embedder, seed=3).fit(texts, ids, embeddings=x).clusters
     second = Discovery(embedder, seed=3).fit(texts, ids, embeddings=x).clusters
-    assert first.provenance["members"] == second.provenance["members"]
+    assert first.membership == second.membership
     assert first.to_frame().equals(second.to_frame())
 
 
 def test_cluster_set_shape_and_provenance(embedder, corpus):
     texts, _, ids, x = corpus
     clusters = Discovery(embedder, seed=0).fit(texts, ids, embeddings=x).clusters
-    sizes = [len(clusters.provenance["members"][c.id]) for c in clusters]
+    sizes = [len(clusters.members(c.id)) for c in clusters]
     assert clusters.ids == [f"C{i + 1}" for i in range(len(clusters))]
     assert sizes == sorted(sizes, reverse=True)
     assert sum(c.frequency for c in clusters) == pytest.approx(1.0)
-    assert sorted(m for ms in clusters.provenance["members"].values() for m in ms) == sorted(ids)
+    assert sorted(clusters.membership) == sorted(ids)
     prov = clusters.provenance
     assert prov["engine"] == "offline"
-    assert prov["embedding_model"] == embedder.model_id
+    assert clusters.embedding_model == embedder.model_id
     assert prov["k"] == len(clusters)
     assert str(prov["k"]) in prov["k_selection"]["scores"]
-    assert len(prov["centroids"]["C1"]) == x.shape[1]
+    assert len(clusters.centroids["C1"]) == x.shape[1]
+    assert "members" not in prov
+    assert "centroids" not in prov
     for cluster in clusters:
         assert cluster.name
         assert cluster.keywords

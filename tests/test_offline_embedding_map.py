@@ -64,7 +64,7 @@ def test_embedding_map_without_assignments_uses_discovery_members(engine):
     reasons = engine.infer_reasons(synthetic_dataset(per_cause=4))
     clusters = engine.discover_clusters(reasons)
     frame = engine.embedding_map(reasons, clusters)
-    members = {m: c for c, ms in clusters.provenance["members"].items() for m in ms}
+    members = clusters.membership
     assert dict(zip(frame["episode_id"], frame["cluster_id"], strict=True)) == members
     assert set(frame["cluster_name"]) == {clusters[c].name for c in set(members.values())}
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -80,3 +82,16 @@ def test_empty_input_gives_empty_matrix(tmp_path):
 def test_unknown_model_fails_offline_with_a_clear_error(tmp_path):
     with pytest.raises(OSError, match="offline"):
         Embedder("no-such-org/no-such-model-fmviz", cache_dir=tmp_path).embed(["x"])
+
+
+def test_the_embedding_cache_honours_xdg_cache_home(monkeypatch, tmp_path):
+    from fmviz.offline.embeddings import default_cache_dir
+
+    monkeypatch.delenv("FMVIZ_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert default_cache_dir() == tmp_path / "fmviz" / "embeddings"
+    monkeypatch.setenv("FMVIZ_CACHE_DIR", str(tmp_path / "own"))
+    assert default_cache_dir() == tmp_path / "own" / "embeddings"  # the project's variable wins
+    monkeypatch.delenv("FMVIZ_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative/path")  # the spec says: ignore relative paths
+    assert default_cache_dir() == Path.home() / ".cache" / "fmviz" / "embeddings"

@@ -14,7 +14,7 @@ import pytest
 
 from fmviz.episodes import Dataset, Episode
 from fmviz.evaluate.metrics import cluster_agreement
-from fmviz.pipeline import EngineOptions, load_result, parse_spec, run_pipeline
+from fmviz.pipeline import EngineOptions, load_run, parse_spec, run_pipeline
 from fmviz.results import OUTLIER, Assignment, Assignments, Cluster, ClusterSet, Reason, Reasons
 from fmviz.testing import LoopbackServer, RecordedRequest
 from fmviz.views.report import render_report
@@ -53,9 +53,13 @@ def test_save_and_load_round_trip(offline_result, tmp_path) -> None:
     written = offline_result.save(tmp_path / "run")
     for kind in ("reasons", "clusters", "assignments", "table", "summary", "embedding_map", "report"):
         assert written[kind].exists(), kind
-    back = load_result(tmp_path / "run", offline_result.dataset)
+    back = load_run(tmp_path / "run")  # from the folder alone: its copy of the dataset, engines, options
     assert back.assignments.labels() == offline_result.assignments.labels()
     assert back.clusters.to_frame().equals(offline_result.clusters.to_frame())
+    assert back.dataset.ids == offline_result.dataset.ids
+    assert back.engines == offline_result.engines
+    assert back.options["map_method"] == "pca"
+    assert not back.stale
     html = written["report"].read_text()
     assert "Plotly" in html
     # standalone: no script is fetched from the network
@@ -138,9 +142,9 @@ def test_report_escapes_untrusted_text() -> None:
     reasons = Reasons([Reason(f"e{i}", evil, evil, evil, "test") for i in range(3)])
     clusters = ClusterSet([Cluster("C1", evil, evil, [evil], 1.0)])
     assignments = Assignments([Assignment(f"e{i}", "C1", evil) for i in range(3)])
-    from fmviz.pipeline import PipelineResult
+    from fmviz.results import RunResult
 
-    html = render_report(PipelineResult(dataset, reasons, clusters, assignments, {"reasons": evil}))
+    html = render_report(RunResult(dataset, reasons, clusters, assignments, {"reasons": evil}))
     assert "<script>alert" not in html
     assert "<img src=x" not in html
     assert "&lt;script&gt;alert" in html

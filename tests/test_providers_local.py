@@ -161,7 +161,7 @@ def test_concurrent_calls_match_sequential(provider: LocalProvider):
 
 @pytest.mark.slow
 def test_llm_serves_second_identical_call_from_cache(provider: LocalProvider, tmp_path: Path):
-    llm_module = pytest.importorskip("fmviz.llm")
+    llm_module = pytest.importorskip("fmviz.providers.runner")
     llm = llm_module.LLM(provider, cache=tmp_path / "c.sqlite")
     request = LLMRequest(prompt="Name a primary colour.", stage="test")
     first = llm.generate(request)

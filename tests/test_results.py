@@ -83,9 +83,9 @@ def test_cluster_ids_must_be_unique_and_not_outlier() -> None:
         ClusterSet([Cluster(OUTLIER, "a")])
 
 
-def test_reason_text_joins_reason_and_trajectory() -> None:
-    assert Reason("e", "moved forward", "hit wall").text == "hit wall\nmoved forward"
-    assert Reason("e", "", "hit wall").text == "hit wall"
+def test_reason_text_is_the_cause_else_the_trajectory() -> None:
+    assert Reason("e", "moved forward", "  hit wall ").text == "hit wall"
+    assert Reason("e", "moved forward", "").text == "moved forward"
 
 
 def test_describe_lists_every_cluster_for_prompts() -> None:

@@ -12,9 +12,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from fmviz.llm import LLM
 from fmviz.providers.gemini import GeminiProvider
 from fmviz.providers.openai import OpenAIProvider
+from fmviz.providers.runner import LLM
 from fmviz.results import Cluster, ClusterSet, Reason, Reasons
 from fmviz.stages import assign_clusters
 from fmviz.testing import LoopbackServer, RecordedRequest
@@ -162,7 +162,7 @@ def test_llm_engine_runs_all_three_stages(server: LoopbackServer) -> None:
 
 
 def test_quota_error_stops_the_run_and_keeps_finished_assignments(server: LoopbackServer) -> None:
-    from fmviz.llm import RunStopped
+    from fmviz.providers.runner import RunStopped
     from fmviz.testing import Reply
 
     def quota_on_meteor(request: RecordedRequest) -> Reply | str:

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from fmviz.llm import LLM
 from fmviz.providers.openai import OpenAIProvider
+from fmviz.providers.runner import LLM
 from fmviz.results import Reason, Reasons
 from fmviz.stages import discover_clusters
 from fmviz.testing import LoopbackServer, RecordedRequest

@@ -18,10 +18,10 @@ import pytest
 from PIL import Image as PILImage
 
 from fmviz.episodes import Dataset, Episode
-from fmviz.llm import LLM, RunStopped
 from fmviz.prompts import load_prompts
 from fmviz.providers.gemini import GeminiProvider
 from fmviz.providers.openai import OpenAIProvider
+from fmviz.providers.runner import LLM, RunStopped
 from fmviz.stages import infer_reasons
 from fmviz.testing import LoopbackServer, RecordedRequest, Reply
 from fmviz.video import TailSpec
@@ -174,3 +174,108 @@ def test_prompt_override_reaches_the_model(server: LoopbackServer) -> None:
     (request,) = server.requests
     assert request.prompt.startswith("CUSTOM lap")
     assert request.system == "CUSTOM SYSTEM"
+
+
+@pytest.mark.parametrize("api", ["openai", "gemini"])
+def test_context_only_episodes_reason_from_the_task_and_never_send_the_expert_reason(
+    server: LoopbackServer, api: str
+) -> None:
+    from fmviz.stages.reasons import build_reason_request, reason_evidence
+
+    episode = Episode(
+        "k1",
+        task="put the apple in the bowl",
+        success_condition="the apple is in the bowl",
+        action_plan=["pick up apple", "move to bowl", "release apple"],
+        expert_reason="EXPERT-ONLY: the gripper slipped",
+        label="LABEL-ONLY-grasp-failure",
+    )
+    reasons = infer_reasons(Dataset([episode], domain="manipulation"), make_llm(server, api))
+    assert reasons.errors == {}
+    (request,) = server.requests
+    assert request.n_images == 0
+    assert "put the apple in the bowl" in request.prompt
+    assert "move to bowl" in request.prompt
+    assert "task context above alone" in request.prompt
+    assert "EXPERT-ONLY" not in request.text
+    assert "LABEL-ONLY" not in request.text
+    built = build_reason_request(episode, load_prompts("manipulation"))
+    assert reason_evidence(episode, built) == "task context only"
+
+
+def test_an_episode_with_nothing_to_reason_from_is_an_error(server: LoopbackServer) -> None:
+    reasons = infer_reasons(
+        Dataset([Episode("empty", expert_reason="only the answer key")]), make_llm(server)
+    )
+    assert "no task context" in reasons.errors["empty"]
+    assert server.count == 0
+
+
+def test_video_frames_are_decoded_ahead_and_sent_resized(server: LoopbackServer, tmp_path: Path) -> None:
+    from fmviz.video import write_video
+
+    frames = (np.random.default_rng(0).integers(0, 255, (60, 360, 640, 3))).astype(np.uint8)
+    paths = [write_video(frames, tmp_path / f"clip{i}.mp4", fps=30) for i in range(4)]
+    dataset = Dataset([Episode(f"v{i}", source=path, narrative=f"case {i}") for i, path in enumerate(paths)])
+    reasons = infer_reasons(dataset, make_llm(server), tail=TailSpec(frames=4, fps=2.0, max_side=320))
+    assert reasons.errors == {}
+    assert reasons.ids == ["v0", "v1", "v2", "v3"]
+    assert all(request.n_images == 4 for request in server.requests)
+    sizes = {PILImage.open(io.BytesIO(data)).size for request in server.requests for data in request.images}
+    assert sizes == {(320, 180)}
+
+
+def test_a_huge_narrative_is_refused_naming_the_episode(server: LoopbackServer) -> None:
+    dataset = Dataset([Episode("huge", narrative="x" * 1_000_000), Episode("ok", narrative="bumped a cart")])
+    reasons = infer_reasons(dataset, make_llm(server, max_prompt_tokens=100_000))
+    assert reasons.ids == ["ok"]
+    assert "episode 'huge'" in reasons.errors["huge"]
+    assert "max_prompt_tokens" in reasons.errors["huge"]
+    assert server.count == 1
+
+
+def test_a_rerun_over_cached_video_episodes_decodes_nothing(
+    server: LoopbackServer, tmp_path: Path, monkeypatch
+) -> None:
+    import fmviz.stages._tails as tails_module
+    import fmviz.stages.reasons as reasons_module
+    from fmviz.video import write_video
+
+    frames = (np.random.default_rng(1).integers(0, 255, (40, 180, 320, 3))).astype(np.uint8)
+    paths = [write_video(frames[i:], tmp_path / f"c{i}.mp4", fps=20) for i in range(3)]
+    dataset = Dataset([Episode(f"v{i}", source=p, narrative=f"case {i}") for i, p in enumerate(paths)])
+    cache = tmp_path / "calls.sqlite"
+    tail = TailSpec(frames=3, fps=2.0, max_side=160)
+    first = infer_reasons(dataset, make_llm(server, cache=cache), tail=tail)
+    sent = {r.prompt: r.images for r in server.requests}
+    server.reset()
+
+    def no_decoding(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a cached rerun decoded a clip")
+
+    monkeypatch.setattr(reasons_module, "select_tail", no_decoding)
+    monkeypatch.setattr(tails_module, "select_tail", no_decoding)
+    again = infer_reasons(dataset, make_llm(server, cache=cache), tail=tail)
+    assert server.count == 0
+    assert again.ids == first.ids
+    assert [r.failure_reason for r in again] == [r.failure_reason for r in first]
+    monkeypatch.undo()
+
+    # an answer that is gone is asked again, with the very same frames decoded on demand
+    llm = make_llm(server, cache=cache)
+    llm.cache.clear()
+    infer_reasons(dataset, llm, tail=tail)
+    assert server.count == 3
+    assert {r.prompt: r.images for r in server.requests} == sent
+
+
+def test_a_changed_recording_is_decoded_again(server: LoopbackServer, tmp_path: Path) -> None:
+    from fmviz.stages._tails import tail_fingerprint
+    from fmviz.video import write_video
+
+    path = write_video(np.zeros((20, 64, 64, 3), np.uint8), tmp_path / "c.mp4", fps=10)
+    episode = Episode("v", source=path)
+    before = tail_fingerprint(episode, TailSpec())
+    write_video(np.full((30, 64, 64, 3), 200, np.uint8), path, fps=10)
+    assert tail_fingerprint(episode, TailSpec()) != before
+    assert tail_fingerprint(episode, TailSpec(fps=2.0)) != tail_fingerprint(episode, TailSpec())

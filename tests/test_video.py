@@ -10,10 +10,13 @@ import pytest
 from PIL import Image as PILImage
 
 from fmviz.episodes import Episode, EpisodeError
+from fmviz.errors import InputWarning
 from fmviz.video import (
     TailSpec,
+    check_sources,
     data_uri,
     encode_frames,
+    frame_number_gaps,
     image_files,
     probe,
     select_tail,
@@ -85,8 +88,9 @@ def test_failure_time_and_failure_frame_select_the_same_clip(long_video):
     assert by_time.decoded_frames < 120
 
 
-def test_failure_near_start_returns_a_short_clip(long_video):
-    clip = select_tail(Episode("early", source=long_video, failure_frame=40), TailSpec(frames=8, fps=1.0))
+def test_failure_near_start_returns_a_short_clip_and_says_so(long_video):
+    with pytest.warns(InputWarning, match=r"episode 'early': only 2 of 8 tail frame"):
+        clip = select_tail(Episode("early", source=long_video, failure_frame=40), TailSpec(frames=8, fps=1.0))
     assert clip.short
     assert codes(clip) == [10, 40]
     assert clip.failure_index == 1
@@ -169,7 +173,8 @@ def test_arrays_rgb_and_grayscale():
 
 def test_short_array_returns_what_exists():
     array = np.stack([coded_frame(i, 110, 20) for i in range(3)])
-    clip = select_tail(Episode("short", source=array), TailSpec(frames=8))
+    with pytest.warns(InputWarning, match="only 3 of 8"):
+        clip = select_tail(Episode("short", source=array), TailSpec(frames=8))
     assert clip.short
     assert len(clip) == 3
     assert codes(clip) == [0, 1, 2]
@@ -243,3 +248,63 @@ def _write(path, data: bytes):
 def _mkdir(path):
     path.mkdir()
     return path
+
+
+def test_a_half_second_clip_sends_one_frame_and_warns(tmp_path):
+    path = write_video([coded_frame(i) for i in range(15)], tmp_path / "half.mp4", fps=30)
+    with pytest.warns(InputWarning, match=r"episode 'half': only 1 of 8 tail frame"):
+        clip = select_tail(Episode("half", source=path), TailSpec(frames=8, fps=2.0))
+    assert len(clip) == 1
+    assert codes(clip) == [14]
+
+
+def test_a_full_tail_raises_no_warning(long_video, recwarn):
+    select_tail(Episode("full", source=long_video), TailSpec(frames=4, fps=1.0))
+    assert not [w for w in recwarn if issubclass(w.category, InputWarning)]
+
+
+def test_an_image_sequence_with_missing_frames_warns_naming_them(tmp_path):
+    folder = tmp_path / "seq"
+    folder.mkdir()
+    for i in (1, 2, 3, 5, 6, 9):
+        PILImage.fromarray(coded_frame(i, 110, 20)).save(folder / f"frame_{i:04d}.png")
+    with pytest.warns(InputWarning, match=r"episode 'gappy'.* 3 missing frame number\(s\) \(4, 7, 8\)"):
+        select_tail(Episode("gappy", source=folder), TailSpec(frames=3))
+
+
+def test_frame_number_gaps_judges_only_numbered_increasing_sequences():
+    from pathlib import Path
+
+    assert frame_number_gaps([Path("a_1.png"), Path("a_2.png")]) == []
+    assert frame_number_gaps([Path("cam0_f10.png"), Path("cam0_f12.png")]) == [11]
+    assert frame_number_gaps([Path("start.png"), Path("f_3.png")]) == []
+
+
+def test_one_reformat_per_frame_gives_the_same_frames_as_a_full_size_resize(tmp_path):
+    frames = [np.kron(coded_frame(i, 128, 72), np.ones((10, 10, 1), np.uint8)) for i in range(40)]
+    path = write_video(frames, tmp_path / "hd.mp4", fps=10, crf=10)
+    clip = select_tail(Episode("hd", source=path), TailSpec(frames=4, fps=2.0, max_side=640))
+    assert clip.size == (640, 360)
+    assert codes(clip) == [24, 29, 34, 39]
+    for frame, index in zip(clip.frames, [24, 29, 34, 39], strict=True):
+        reference = np.asarray(
+            PILImage.fromarray(frames[index]).resize((640, 360), PILImage.Resampling.LANCZOS)
+        )
+        assert np.abs(frame.astype(int) - reference.astype(int)).mean() < 8
+
+
+def test_check_sources_names_missing_empty_and_broken_files(tmp_path, long_video):
+    (tmp_path / "empty.mp4").write_bytes(b"")
+    (tmp_path / "broken.mp4").write_bytes(b"not a video" * 100)
+    episodes = [
+        Episode("fine", source=long_video),
+        Episode("missing", source=tmp_path / "gone.mp4"),
+        Episode("empty", source=tmp_path / "empty.mp4"),
+        Episode("broken", source=tmp_path / "broken.mp4"),
+        Episode("text", narrative="no frames at all"),
+    ]
+    problems = check_sources(episodes)
+    assert set(problems) == {"missing", "empty", "broken"}
+    assert "not found" in problems["missing"]
+    assert "empty" in problems["empty"]
+    assert "broken.mp4" in problems["broken"]

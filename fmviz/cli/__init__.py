@@ -10,30 +10,54 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from collections.abc import Sequence
 
-from fmviz.cli import _stages
-from fmviz.pipeline import STAGES, parse_spec
+from fmviz.cli import _collect, _edit, _eval, _export, _monitor, _stages
+from fmviz.engine import STAGES, parse_spec
 
 __all__ = ["build_parser", "main"]
 
 #: Command modules, each with ``register(sub)``; a new group of commands adds itself here.
-COMMAND_MODULES = (_stages,)
+COMMAND_MODULES = (_stages, _edit, _eval, _export, _monitor, _collect)
 
 
 def _expected_errors() -> tuple[type[BaseException], ...]:
-    """Failures a user can act on: shown as one line, not a traceback."""
+    """Failures a user can act on (bad input, bad configuration, no reasons, a dead server).
+
+    Each is shown as one line and a non-zero exit, never as a traceback.
+    """
     from fmviz.episodes import EpisodeError
+    from fmviz.errors import NoReasonsError, PromptTooLargeError
     from fmviz.providers.base import ProviderError
+    from fmviz.providers.limits import BudgetExceeded
+    from fmviz.providers.pool import RunStopped
 
-    errors: list[type[BaseException]] = [EpisodeError, ProviderError, FileNotFoundError, ValueError]
-    try:
-        from fmviz.llm import BudgetExceeded, RunStopped
+    return (
+        EpisodeError,
+        ProviderError,
+        NoReasonsError,
+        PromptTooLargeError,
+        BudgetExceeded,
+        RunStopped,
+        FileNotFoundError,
+        NotADirectoryError,
+        PermissionError,
+        IsADirectoryError,
+        ValueError,
+    )
 
-        errors += [BudgetExceeded, RunStopped]
-    except ImportError:  # pragma: no cover - during partial installs
-        pass
-    return tuple(errors)
+
+def _one_line_warning(
+    message: Warning | str, category: type[Warning], *args: object, **kwargs: object
+) -> None:
+    """Input warnings as one ``fmviz: warning:`` line (no file and line of fmviz's source)."""
+    from fmviz.errors import InputWarning
+
+    if issubclass(category, InputWarning):
+        print(f"fmviz: warning: {' '.join(str(message).split())}", file=sys.stderr)
+    else:
+        sys.stderr.write(warnings.formatwarning(message, category, *args))  # type: ignore[arg-type]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -61,7 +85,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             except ValueError as exc:
                 parser.error(str(exc))
     try:
-        return int(args.func(args))
+        with warnings.catch_warnings():
+            warnings.showwarning = _one_line_warning
+            return int(args.func(args))
     except KeyboardInterrupt:
         print(
             "interrupted: finished model calls are cached; rerun the same command to resume", file=sys.stderr
@@ -69,7 +95,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except Exception as exc:  # one clear line instead of a traceback, for expected failures
         if isinstance(exc, _expected_errors()):
-            print(f"fmviz: error: {exc}", file=sys.stderr)
+            message = " ".join(str(exc).split()) or type(exc).__name__
+            print(f"fmviz: error: {message}", file=sys.stderr)
             return 2
         raise
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from fmviz.pipeline import EngineOptions
+from fmviz.engine import EngineOptions
 
 __all__ = ["ENGINE_HELP", "add_engine_options", "engine_options"]
 
@@ -45,6 +45,11 @@ def add_engine_options(parser: argparse.ArgumentParser) -> None:
         default="umap",
         help="projection of the report's embedding map",
     )
+    group.add_argument(
+        "--replay-failed",
+        action="store_true",
+        help="replay cached answers that failed validation instead of asking the model again",
+    )
     group.add_argument("--seed", type=int, default=0)
 
 
@@ -73,4 +78,5 @@ def engine_options(args: argparse.Namespace, domain: str) -> EngineOptions:
         clean_text=not args.no_clean,
         outlier_threshold=args.outlier_threshold,
         map_method=args.map_method,
+        replay_failed=args.replay_failed,
     )

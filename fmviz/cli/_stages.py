@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from fmviz.cli._options import ENGINE_HELP, add_engine_options, engine_options
+from fmviz.errors import NoReasonsError, format_episode_errors
 from fmviz.pipeline import STAGES, make_engine, run_pipeline
 
 __all__ = ["register"]
@@ -39,7 +40,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(f"{kind:>14}: {path}")
     if result.ledger is not None and len(result.ledger.to_frame()):
         print(f"model cost: ${result.ledger.total_cost:.4f}")
+    _print_errors(result.reasons.errors | result.assignments.errors)
     return 0
+
+
+def _print_errors(errors: dict[str, str]) -> None:
+    """Per-episode errors at the end of a run: the first few with their reasons, then a count."""
+    if errors:
+        print(f"fmviz: {len(errors)} episode(s) with errors:", file=sys.stderr)
+        print(format_episode_errors(errors, limit=5), file=sys.stderr)
 
 
 def _cmd_reasons(args: argparse.Namespace) -> int:
@@ -48,7 +57,10 @@ def _cmd_reasons(args: argparse.Namespace) -> int:
     reasons = engine.infer_reasons(dataset)
     path = reasons.save(Path(args.out) / "reasons.json")
     print(f"{len(reasons)} reasons, {len(reasons.errors)} errors -> {path}")
-    return 0 if len(reasons) else 1
+    _print_errors(reasons.errors)
+    if not len(reasons):
+        raise NoReasonsError(dataset.name, reasons.errors, episodes=len(dataset))
+    return 0
 
 
 def _cmd_clusters(args: argparse.Namespace) -> int:
@@ -66,15 +78,47 @@ def _cmd_clusters(args: argparse.Namespace) -> int:
 
 
 def _cmd_assign(args: argparse.Namespace) -> int:
+    if args.clusters is None:
+        return _reassign_run(args)
     from fmviz.results import ClusterSet, Reasons
 
+    if not args.out:
+        raise ValueError(
+            "fmviz assign REASONS CLUSTERS needs --out (or give one run folder: fmviz assign RUN_DIR)"
+        )
     reasons = Reasons.load(args.reasons)
     clusters = ClusterSet.load(args.clusters)
-    engine = make_engine(args.engine, engine_options(args, args.domain or "generic"))
+    engine = make_engine(args.engine or "offline", engine_options(args, args.domain or "generic"))
     assignments = engine.assign(reasons, clusters)
+    assignments.cluster_set_version = clusters.version
     path = assignments.save(Path(args.out) / "assignments.json")
     print(assignments.counts().to_string())
     print(f"-> {path}")
+    return 0
+
+
+def _reassign_run(args: argparse.Namespace) -> int:
+    """``fmviz assign RUN_DIR``: re-assign only what the edits in the run folder touched."""
+    from fmviz.pipeline import load_run
+
+    run = load_run(args.reasons)
+    if args.engine:
+        run.use_engine("assign", make_engine(args.engine, engine_options(args, run.dataset.domain)))
+    pending = len(run.current_assignments.pending_ids)
+    print(
+        f"fmviz: cluster set {run.clusters.version} ({len(run.clusters.log)} edits); "
+        f"{pending} episode(s) touched"
+    )
+    outcome = run.reassign()
+    written = run.save_assignments(args.reasons)
+    written["report"] = run.write_report(Path(args.reasons) / "report.html")
+    print(
+        f"re-asked {outcome['reasked']} episode(s) with {run.engines.get('assign', 'offline')}; "
+        f"{outcome['errors']} error(s)"
+    )
+    print(run.summary()[["id", "name", "assigned", "share"]].to_string(index=False))
+    for kind, path in written.items():
+        print(f"{kind:>14}: {path}")
     return 0
 
 
@@ -92,10 +136,13 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from fmviz.pipeline import load_result
+    from fmviz.pipeline import load_run
 
-    result = load_result(args.results, _load(args.data))
-    path = result.save(args.results, report=True)["report"]
+    run = load_run(args.results, _load(args.data) if args.data else None)
+    message = run.stale_message()
+    if message:
+        print(f"fmviz: warning: {message}", file=sys.stderr)
+    path = run.write_report(Path(args.results) / "report.html")
     print(f"report -> {path}")
     return 0
 
@@ -149,11 +196,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_engine_options(clusters)
     clusters.set_defaults(func=_cmd_clusters)
 
-    assign = sub.add_parser("assign", help="stage 3 only: each episode to one failure mode or outlier")
-    assign.add_argument("reasons")
-    assign.add_argument("clusters", help="clusters.json (possibly edited by hand)")
-    assign.add_argument("--out", required=True)
-    assign.add_argument("--engine", default="offline", help=ENGINE_HELP)
+    assign = sub.add_parser(
+        "assign",
+        help="stage 3: each episode to one failure mode or outlier; on a run folder, re-assign only "
+        "the episodes that edits touched",
+        description="fmviz assign RUN_DIR re-assigns the episodes touched by `fmviz edit` and rewrites the "
+        "run folder; fmviz assign REASONS CLUSTERS --out DIR assigns from scratch.",
+    )
+    assign.add_argument("reasons", metavar="RUN_DIR|REASONS", help="a run folder, or a reasons.json")
+    assign.add_argument("clusters", nargs="?", help="clusters.json (with REASONS)")
+    assign.add_argument("--out", help="output folder (with REASONS CLUSTERS)")
+    assign.add_argument(
+        "--engine", default=None, help=ENGINE_HELP + " (default: the run's own, else offline)"
+    )
     add_engine_options(assign)
     assign.set_defaults(func=_cmd_assign)
 
@@ -166,9 +221,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_engine_options(estimate)
     estimate.set_defaults(func=_cmd_estimate)
 
-    report = sub.add_parser("report", help="re-render report.html from a results folder")
-    report.add_argument("results", help="folder written by `fmviz run`")
-    report.add_argument("--data", required=True, help="the dataset the results came from")
+    report = sub.add_parser("report", help="re-render report.html from a run folder alone")
+    report.add_argument("results", metavar="RUN_DIR", help="folder written by `fmviz run`")
+    report.add_argument("--data", help="the dataset, for run folders written before fmviz kept a copy")
     report.set_defaults(func=_cmd_report)
 
     prompts = sub.add_parser("prompts", help="copy the prompt templates to a folder to read or edit")

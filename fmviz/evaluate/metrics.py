@@ -15,7 +15,7 @@ import pandas as pd
 from scipy.optimize import linear_sum_assignment
 from sklearn import metrics
 
-__all__ = ["cluster_agreement", "contingency", "label_mapping", "weighted_f1"]
+__all__ = ["cluster_agreement", "contingency", "label_mapping", "purity", "weighted_f1"]
 
 
 def _aligned(pred: Mapping[Any, Any], truth: Mapping[Any, Any]) -> tuple[list[str], list[str], list[str]]:
@@ -107,3 +107,18 @@ def weighted_f1(
     if mapping is not None:
         p = [str(mapping.get(label, f"<unmapped:{label}>")) for label in p]
     return float(metrics.f1_score(t, p, average="weighted", labels=sorted(set(t)), zero_division=0))
+
+
+def purity(pred: Mapping[Any, Any], truth: Mapping[Any, Any]) -> float:
+    """Share of ids whose cluster's most common truth label is their own label.
+
+    1.0 when every cluster holds one label (also when every id is its own cluster, so read it
+    next to NMI or ARI, which penalise over-splitting).
+
+    Examples
+    --------
+    >>> purity({"a": "C1", "b": "C1", "c": "C2"}, {"a": "x", "b": "y", "c": "y"})
+    0.6666666666666666
+    """
+    table = contingency(pred, truth)
+    return float(table.max(axis=1).sum() / table.to_numpy().sum())

@@ -10,5 +10,6 @@ from __future__ import annotations
 from fmviz.offline.cleaning import TextCleaner
 from fmviz.offline.embeddings import Embedder
 from fmviz.offline.engine import OfflineEngine
+from fmviz.offline.static import STATIC_MODEL, StaticEmbedder
 
-__all__ = ["Embedder", "OfflineEngine", "TextCleaner"]
+__all__ = ["STATIC_MODEL", "Embedder", "OfflineEngine", "StaticEmbedder", "TextCleaner"]

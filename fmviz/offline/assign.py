@@ -1,11 +1,11 @@
 """Offline assignment: each reason to its nearest cluster by cosine similarity, or ``outlier``.
 
 This is stage 3 without an LLM, and also the paper's EA (embedding assigner) baseline. Clusters
-found offline carry their centroids in the provenance, so a reason is compared with the mean of
-the cluster's members (and a reason that discovery itself clustered keeps its cluster). Cluster
-sets written by an LLM have no centroids, so each cluster is embedded as ``"name: description.
-Keywords: ..."`` and compared with that. A reason whose best similarity is below a threshold
-becomes ``outlier``. :func:`random_assign` is the paper's RA baseline.
+found offline carry their centroids and discovery membership as typed fields, so a reason is
+compared with the mean of the cluster's members (and a reason that discovery itself clustered
+keeps its cluster). Cluster sets written by an LLM have no centroids, so each cluster is
+embedded as ``"name: description. Keywords: ..."`` and compared with that. A reason whose best
+similarity is below a threshold becomes ``outlier``. :func:`random_assign` is the paper's RA baseline.
 """
 
 from __future__ import annotations
@@ -37,8 +37,8 @@ DEFAULT_DESCRIPTION_THRESHOLD = 0.2
 
 
 def reason_text(reason: Reason) -> str:
-    """The text embedded for a reason: its failure reason (the cause), else its full text."""
-    return reason.failure_reason.strip() or reason.text
+    """The text embedded for a reason (:attr:`fmviz.results.Reason.text`)."""
+    return reason.text
 
 
 def cluster_texts(clusters: ClusterSet) -> list[str]:
@@ -54,26 +54,40 @@ def cluster_texts(clusters: ClusterSet) -> list[str]:
     return out
 
 
-def cluster_vectors(clusters: ClusterSet, embedder: Embedder) -> tuple[np.ndarray, str]:
+def cluster_vectors(
+    clusters: ClusterSet,
+    embedder: Embedder,
+    member_vectors: dict[str, np.ndarray] | None = None,
+) -> tuple[np.ndarray, str]:
     """``(k, d)`` normalised cluster vectors and where they came from.
 
-    Stored centroids are used when every cluster has one and they were made with the same
-    embedding model; otherwise the clusters' texts are embedded (the EA baseline).
+    A set made with the same embedding model uses its stored centroids; a cluster an edit made
+    (a split part without a centroid, a merged pair) uses the mean of its members' vectors in
+    ``member_vectors`` (episode id -> vector), and one with no member there its description.
+    Sets written by an LLM (or with another model) embed every cluster's text: the EA baseline.
 
     Returns
     -------
     tuple
-        The vectors and ``"centroids"`` or ``"descriptions"``.
+        The vectors and ``"centroids"`` or ``"descriptions"`` (which threshold applies).
     """
-    provenance = clusters.provenance
-    stored = provenance.get("centroids")
-    if (
-        isinstance(stored, dict)
-        and provenance.get("embedding_model") == embedder.model_id
-        and all(cid in stored for cid in clusters.ids)
-    ):
-        return unit_rows([stored[cid] for cid in clusters.ids]), "centroids"
-    return embedder.embed(cluster_texts(clusters)), "descriptions"
+    if not clusters.centroids or clusters.embedding_model != embedder.model_id:
+        return embedder.embed(cluster_texts(clusters)), "descriptions"
+    member_vectors = member_vectors or {}
+    rows: list[np.ndarray | None] = []
+    for cluster in clusters:
+        if cluster.id in clusters.centroids:
+            rows.append(np.asarray(clusters.centroids[cluster.id], dtype=np.float32))
+            continue
+        found = [member_vectors[m] for m in clusters.members(cluster.id) if m in member_vectors]
+        rows.append(np.mean(found, axis=0) if found else None)
+    missing = [i for i, row in enumerate(rows) if row is None]
+    if missing:
+        texts = cluster_texts(clusters)
+        embedded = embedder.embed([texts[i] for i in missing])
+        for i, vector in zip(missing, embedded, strict=True):
+            rows[i] = vector
+    return unit_rows(np.stack([np.asarray(r, dtype=np.float32) for r in rows])), "centroids"
 
 
 def assign_nearest(
@@ -114,13 +128,14 @@ def assign_nearest(
     if len(clusters) == 0:
         raise ValueError("cannot assign to an empty cluster set")
     embedder = embedder if embedder is not None else Embedder()
-    vectors, source = cluster_vectors(clusters, embedder)
-    if threshold is None:
-        threshold = DEFAULT_CENTROID_THRESHOLD if source == "centroids" else DEFAULT_DESCRIPTION_THRESHOLD
     if not reasons:
-        return Assignments([])
+        return Assignments([], cluster_set_version=clusters.version)
     x = embedder.embed([reason_text(r) for r in reasons]) if embeddings is None else embeddings
     x = np.asarray(x, dtype=np.float32)
+    own = {r.episode_id: row for r, row in zip(reasons, x, strict=False)}
+    vectors, source = cluster_vectors(clusters, embedder, own)
+    if threshold is None:
+        threshold = _default_threshold(clusters, source)
     if x.shape != (len(reasons), vectors.shape[1]):
         raise ValueError(
             f"embeddings of shape {x.shape} do not match {len(reasons)} reasons x {vectors.shape[1]}"
@@ -144,22 +159,25 @@ def assign_nearest(
             out.append(Assignment(reason.episode_id, chosen, why, score))
         else:
             out.append(Assignment(reason.episode_id, chosen, f"nearest to {chosen} (cos {score:.2f})", score))
-    return Assignments(out)
+    return Assignments(out, cluster_set_version=clusters.version)
+
+
+def _default_threshold(clusters: ClusterSet, source: str) -> float:
+    """The outlier threshold discovery learnt for this set, else the fixed default for ``source``."""
+    if source != "centroids":
+        return DEFAULT_DESCRIPTION_THRESHOLD
+    learnt = (clusters.provenance.get("outliers") or {}).get("threshold")
+    return float(learnt) if learnt is not None else DEFAULT_CENTROID_THRESHOLD
 
 
 def _members(clusters: ClusterSet) -> dict[tuple[str, str], str]:
     """``(episode id, text hash) -> cluster id`` for members recorded by offline discovery."""
-    members = clusters.provenance.get("members")
-    hashes = clusters.provenance.get("member_text_hash")
-    if not isinstance(members, dict) or not isinstance(hashes, dict):
-        return {}
     valid = set(clusters.ids)
+    hashes = clusters.member_text_hash
     return {
-        (str(m), str(hashes[m])): cid
-        for cid, ms in members.items()
-        if cid in valid
-        for m in ms
-        if m in hashes
+        (episode_id, hashes[episode_id]): cid
+        for episode_id, cid in clusters.membership.items()
+        if cid in valid and episode_id in hashes
     }
 
 
@@ -172,6 +190,9 @@ def random_assign(reasons: Reasons | Sequence[Reason], clusters: ClusterSet, see
     ids = clusters.ids
     picks = rng.integers(0, len(ids), size=len(reasons))
     return Assignments(
-        Assignment(r.episode_id, ids[int(i)], "random baseline (RA)", None)
-        for r, i in zip(reasons, picks, strict=True)
+        [
+            Assignment(r.episode_id, ids[int(i)], "random baseline (RA)", None)
+            for r, i in zip(reasons, picks, strict=True)
+        ],
+        cluster_set_version=clusters.version,
     )

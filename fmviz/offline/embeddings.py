@@ -49,11 +49,17 @@ def default_model_path() -> Path:
 
 
 def default_cache_dir() -> Path:
-    """``$FMVIZ_CACHE_DIR/embeddings`` when set, else ``~/.cache/fmviz/embeddings``."""
+    """``$FMVIZ_CACHE_DIR/embeddings``, else ``$XDG_CACHE_HOME/fmviz/embeddings``, else ``~/.cache/...``.
+
+    ``XDG_CACHE_HOME`` is the freedesktop.org base-directory variable that sandboxes, CI runners
+    and shared machines set to move caches off a home folder.
+    """
     root = os.environ.get("FMVIZ_CACHE_DIR")
     if root:
         return Path(root).expanduser() / "embeddings"
-    return Path.home() / ".cache" / "fmviz" / "embeddings"
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg).expanduser() if xdg and Path(xdg).is_absolute() else Path.home() / ".cache"
+    return base / "fmviz" / "embeddings"
 
 
 class Embedder:

@@ -22,7 +22,8 @@ from fmviz.offline.assign import assign_nearest, reason_text
 from fmviz.offline.cleaning import REPORT_COLUMNS, TextCleaner
 from fmviz.offline.discovery import ClustererFactory, Discovery, Reducer, Representation
 from fmviz.offline.embeddings import Embedder
-from fmviz.results import Assignments, ClusterSet, Reason, Reasons
+from fmviz.offline.static import make_embedder
+from fmviz.results import Assignments, ClusterSet, Reason, Reasons, Split
 
 __all__ = ["NO_TEXT_HELP", "OfflineEngine"]
 
@@ -45,7 +46,10 @@ class OfflineEngine:
     Parameters
     ----------
     embedding_model:
-        sentence-transformers model name or folder; ``None`` is the bundled all-MiniLM-L6-v2.
+        sentence-transformers model name or folder; ``None`` is the bundled all-MiniLM-L6-v2;
+        ``"static-minilm"`` is the static model distilled from it (:mod:`fmviz.offline.static`),
+        about 100x faster on long narratives and measured better on real ones
+        (``benchmarks/bench_real_narratives.py``).
     cleaner:
         A :class:`TextCleaner` (default: one with default settings, fitted per dataset), or
         ``None``/``False`` to use the episodes' text as is.
@@ -97,11 +101,13 @@ class OfflineEngine:
         embedder: Embedder | None = None,
         group_column: str | Literal[False] | None = None,
     ) -> None:
-        self.embedder = embedder or Embedder(embedding_model, cache_dir=cache_dir, device=device)
+        self.embedder = embedder or make_embedder(embedding_model, cache_dir=cache_dir, device=device)
         if cleaner is _DEFAULT_CLEANER or cleaner is True:
             cleaner = TextCleaner()
         self.cleaner: TextCleaner | None = cleaner or None
         self.group_column = group_column
+        #: Each episode's source from the last :meth:`infer_reasons` (episode id -> group).
+        self._sources: dict[str, object] = {}
         self.outlier_threshold = outlier_threshold
         self.seed = seed
         self.min_clusters = min_clusters
@@ -133,8 +139,10 @@ class OfflineEngine:
         if not readable:
             raise ValueError(f"dataset {dataset.name!r}: {NO_TEXT_HELP}")
         cleaned = dict(readable)
+        groups = self._groups(dataset, list(readable))
+        # remembered for discovery, which centres each source's style away (see Discovery.fit)
+        self._sources = dict(zip(readable, groups, strict=True)) if groups is not None else {}
         if self.cleaner is not None:
-            groups = self._groups(dataset, list(readable))
             texts_out = self.cleaner.fit_transform(list(readable.values()), groups)
             cleaned = dict(zip(readable, texts_out, strict=True))
         reasons, errors = [], {}
@@ -193,9 +201,11 @@ class OfflineEngine:
         reasons = list(reasons)
         if not reasons:
             raise ValueError("no reasons to cluster: stage 1 produced none (see Reasons.errors)")
+        sources = [self._sources.get(r.episode_id) for r in reasons]
         result = self.discovery.fit(
             [reason_text(r) for r in reasons],
             [r.episode_id for r in reasons],
+            groups=sources if any(s is not None for s in sources) else None,
             min_clusters=min_clusters if min_clusters is not None else self.min_clusters,
             max_clusters=max_clusters if max_clusters is not None else self.max_clusters,
         )
@@ -206,6 +216,38 @@ class OfflineEngine:
     def assign(self, reasons: Reasons, clusters: ClusterSet) -> Assignments:
         """Nearest cluster by cosine similarity, ``outlier`` below the threshold."""
         return assign_nearest(reasons, clusters, embedder=self.embedder, threshold=self.outlier_threshold)
+
+    # -- cluster edits --------------------------------------------------------------------
+    def split_cluster(
+        self, reasons: Reasons, clusters: ClusterSet, assignments: Assignments | None, cluster_id: str, n: int
+    ) -> Split:
+        """Propose a split of ``cluster_id`` into ``n`` (see :func:`fmviz.offline.split.split_cluster`)."""
+        from fmviz.offline.split import split_cluster
+
+        return split_cluster(
+            reasons,
+            clusters,
+            assignments,
+            cluster_id,
+            n,
+            embedder=self.embedder,
+            representation=self.discovery.representation,
+            seed=self.seed,
+        )
+
+    def add_scope(
+        self,
+        reasons: Reasons,
+        clusters: ClusterSet,
+        assignments: Assignments,
+        name: str,
+        description: str,
+        keywords: Sequence[str],
+    ) -> list[str]:
+        """Episodes a new cluster should be re-asked about (see :func:`fmviz.offline.split.add_scope`)."""
+        from fmviz.offline.split import add_scope
+
+        return add_scope(self.embedder, reasons, clusters, assignments, name, description, keywords)
 
     # -- helpers for views ----------------------------------------------------------------
     def embed(self, texts: Sequence[str]) -> np.ndarray:
@@ -247,8 +289,7 @@ class OfflineEngine:
         if assignments is not None:
             labels = assignments.labels()
         elif clusters is not None:
-            for cid, members in (clusters.provenance.get("members") or {}).items():
-                labels.update({str(m): cid for m in members})
+            labels = dict(clusters.membership)
         names = clusters.names() if clusters is not None else {}
         ids = [r.episode_id for r in reasons]
         cluster_ids = [labels.get(i, "") for i in ids]

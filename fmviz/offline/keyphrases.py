@@ -1,11 +1,13 @@
-"""Cluster representations: keyphrases, a short name and a description from members.
+"""Cluster representations: keyphrases, a failure-mode name and a description from members.
 
 The offline engine has no LLM to name its clusters, so it describes each one the way BERTopic
 does: class-based TF-IDF over 1-3-grams picks phrases frequent in the cluster and rare
-elsewhere, maximal marginal relevance over phrase embeddings drops near-duplicates
-("glass door" next to "the glass door"), the top phrases make the name, and the members closest
-to the centroid make the description. Swap :class:`KeyphraseRepresentation` for anything with the
-same ``describe`` method to change how clusters are described.
+elsewhere, and maximal marginal relevance over phrase embeddings drops near-duplicates ("glass
+door" next to "the glass door"); those are the cluster's keywords. The name is the cluster's
+most distinctive readable clause ("struck from behind", :mod:`fmviz.offline.naming`), falling
+back to the two leading keyphrases, and the description says what the members share and quotes
+the most typical one. Swap :class:`KeyphraseRepresentation` for anything with the same
+``describe`` method to change how clusters are described.
 """
 
 from __future__ import annotations
@@ -19,10 +21,12 @@ import numpy as np
 from scipy import sparse
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
 
+from fmviz.offline.naming import describe_members, failure_phrases, title
+
 if TYPE_CHECKING:
     from fmviz.offline.embeddings import Embedder
 
-__all__ = ["ClusterDescription", "KeyphraseRepresentation", "c_tf_idf", "mmr"]
+__all__ = ["ClusterDescription", "KeyphraseRepresentation", "c_tf_idf", "keyphrase_name", "mmr"]
 
 #: Auxiliaries scikit-learn's English list lacks; they make empty keyphrases ("did", "got").
 _EXTRA_STOP_WORDS = frozenset({"did", "does", "doing", "got", "gets", "just", "able", "also", "like"})
@@ -164,7 +168,8 @@ class KeyphraseRepresentation:
         """
         k = len(centroids)
         keywords = self._keywords(texts, labels, k, centroids, embedder)
-        n = len(texts)
+        phrases = failure_phrases(texts, labels, k, seed=self.seed)
+        n = max(int((labels >= 0).sum()), 1)
         out = []
         for c in range(k):
             members = np.flatnonzero(labels == c)
@@ -172,15 +177,10 @@ class KeyphraseRepresentation:
             order = members[np.argsort(-closeness, kind="stable")]
             reps = [int(i) for i in order[: max(self.n_examples, 5)]]
             words = keywords[c]
-            name = _name(words, c)
-            quotes = "; ".join(
-                f"“{_shorten(texts[i], self.max_example_chars)}”" for i in reps[: self.n_examples]
-            )
-            share = len(members) / max(n, 1)
-            focus = ", ".join(words[:4]) if words else "no distinctive phrases"
-            description = (
-                f"{len(members)} of {n} reasons ({share:.0%}), about {focus}. Most typical: {quotes}"
-            )
+            # a failure-mode phrase when the members share one, else the keyphrase title
+            name = title(phrases[c][0]) if phrases[c] else keyphrase_name(words, c)
+            typical = texts[reps[0]] if reps else ""
+            description = describe_members(phrases[c], typical, len(members) / n)
             out.append(ClusterDescription(name, words, description, reps))
         return out
 
@@ -281,17 +281,9 @@ def _drop_nested(phrases: list[str]) -> list[str]:
     return kept
 
 
-def _name(keywords: list[str], index: int) -> str:
-    """A short title from the two leading keyphrases."""
+def keyphrase_name(keywords: list[str], index: int) -> str:
+    """A short title from the two leading keyphrases (the names before failure phrases)."""
     if not keywords:
         return f"Cluster {index + 1}"
     name = " / ".join(keywords[:2])
     return name[0].upper() + name[1:]
-
-
-def _shorten(text: str, limit: int) -> str:
-    text = " ".join(str(text).split())
-    if len(text) <= limit:
-        return text
-    cut = text[:limit].rsplit(" ", 1)[0]
-    return cut.rstrip(",;:.") + "…"

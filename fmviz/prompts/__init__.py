@@ -37,6 +37,7 @@ PROMPT_NAMES = (
     "merge_batches",
     "assign_system",
     "assign",
+    "split",
     "context",
 )
 
@@ -100,6 +101,9 @@ class PromptSet:
         Stage 2 at scale: merges clusterings of batches that did not fit one request.
     assign, assign_system:
         Stage 3: maps one episode to one cluster id or ``outlier``.
+    split:
+        Cluster editing: splits one failure mode into ``{n_parts}`` from its members' reasons
+        (system prompt: ``cluster_system``).
     context:
         A short phrase naming what the data is (fills ``{domain_context}``).
     domain:
@@ -117,6 +121,7 @@ class PromptSet:
     merge_batches: str
     assign: str
     assign_system: str
+    split: str
     context: str
     domain: str = "generic"
     sources: dict[str, str] = field(default_factory=dict)

@@ -3,7 +3,7 @@
 :class:`OpenAIProvider` covers OpenAI and OpenAI-compatible servers (vLLM, Ollama,
 LM Studio), :class:`GeminiProvider` the Gemini API, and ``LocalProvider`` an in-process
 model (all three imported lazily, so importing the interface stays cheap). Wrap any of them in
-:class:`fmviz.llm.LLM` for caching, retries, the ledger and the budget cap.
+:class:`fmviz.providers.runner.LLM` for caching, retries, the ledger and the budget cap.
 """
 
 from __future__ import annotations

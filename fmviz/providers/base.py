@@ -3,7 +3,7 @@
 A provider turns one :class:`LLMRequest` (text, optional images, optional JSON schema)
 into one :class:`LLMResponse`, making exactly one attempt. Everything around that attempt
 (caching, retries with backoff, rate limits, the cost ledger, the budget cap, JSON repair,
-bounded concurrency) lives once in :class:`fmviz.llm.LLM`, so a new provider is ~50 lines
+bounded concurrency) lives once in :class:`fmviz.providers.runner.LLM`, so a new provider is ~50 lines
 and behaves like the others. Providers know nothing of stages.
 
 Providers signal failures with the exception types below; the retry policy reads them.
@@ -137,6 +137,12 @@ class Provider(ABC):
     def estimate_image_tokens(self, image: Image) -> int:
         """Rough input tokens for one image, for dry-run estimates."""
         return 258
+
+    def check_ready(self) -> None:  # noqa: B027 - optional hook
+        """Raise :class:`AuthError` now if a call could not even be attempted (no key).
+
+        Called before the first stage, so a missing key is reported before any work starts.
+        """
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release clients and connections."""

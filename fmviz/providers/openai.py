@@ -3,7 +3,7 @@
 One :class:`OpenAIProvider` makes one Chat Completions attempt per call: frames go inline
 as ``data:`` URLs, structured output as ``response_format`` (a JSON schema, a bare JSON
 object, or nothing for servers that support neither), and every client exception is
-mapped onto fmviz's error types so that :class:`fmviz.llm.LLM` can decide whether to retry,
+mapped onto fmviz's error types so that :class:`fmviz.providers.runner.LLM` can decide whether to retry,
 wait, or stop. The client's own retries are off: retrying is the wrapper's job.
 """
 
@@ -12,11 +12,11 @@ from __future__ import annotations
 import base64
 import math
 import os
-import threading
 from typing import Any, ClassVar, Literal
 
 import openai
 
+from fmviz.providers._client import LazyClient
 from fmviz.providers._common import image_size, parse_retry_after, redact, turns
 from fmviz.providers.base import (
     AuthError,
@@ -35,7 +35,6 @@ __all__ = ["OpenAIProvider"]
 _OPENAI_HOST = "api.openai.com"
 #: Reasoning models reject ``temperature`` other than the default.
 _REASONING_PREFIXES = ("o1", "o3", "o4", "gpt-5")
-_PLACEHOLDER_KEY = "not-needed"
 
 
 class OpenAIProvider(Provider):
@@ -90,8 +89,16 @@ class OpenAIProvider(Provider):
         self.extra_body = dict(extra_body or {})
         self.strict_schema = strict_schema
         self._api_key = api_key or os.environ.get("OPENAI_API_KEY") or None
-        self._client: openai.OpenAI | None = None
-        self._lock = threading.Lock()
+        self._lazy = LazyClient(
+            self._build_client,
+            key=self._api_key,
+            key_required=self.is_openai,
+            missing_key=(
+                "no OpenAI API key: set the OPENAI_API_KEY environment variable, or pass base_url "
+                "(or set OPENAI_BASE_URL) for a local OpenAI-compatible server such as vLLM, Ollama "
+                "or LM Studio"
+            ),
+        )
 
     @property
     def is_openai(self) -> bool:
@@ -112,22 +119,14 @@ class OpenAIProvider(Provider):
     @property
     def client(self) -> openai.OpenAI:
         """One thread-safe client per provider, created on first use."""
-        if self._client is None:
-            with self._lock:
-                if self._client is None:
-                    key = self._api_key
-                    if not key:
-                        if self.is_openai:
-                            raise AuthError(
-                                "no OpenAI API key: set the OPENAI_API_KEY environment variable, or pass "
-                                "base_url (or set OPENAI_BASE_URL) for a local OpenAI-compatible server "
-                                "such as vLLM, Ollama or LM Studio"
-                            )
-                        key = _PLACEHOLDER_KEY
-                    self._client = openai.OpenAI(
-                        api_key=key, base_url=self.base_url, timeout=self.timeout, max_retries=0
-                    )
-        return self._client
+        return self._lazy.get()
+
+    def check_ready(self) -> None:
+        """Fail now, naming the variable, when OpenAI itself is used without a key."""
+        self._lazy.check()
+
+    def _build_client(self, key: str) -> openai.OpenAI:
+        return openai.OpenAI(api_key=key, base_url=self.base_url, timeout=self.timeout, max_retries=0)
 
     # -- request -----------------------------------------------------------------------
 
@@ -210,6 +209,9 @@ class OpenAIProvider(Provider):
         if isinstance(exc, openai.APITimeoutError):
             return TransientError(f"{where}: timed out after {self.timeout:g} s")
         if isinstance(exc, openai.APIConnectionError):
+            cause = exc.__cause__  # httpx's error says what happened: refused, reset, DNS
+            if cause is not None and str(cause):
+                detail = f"{detail} {type(cause).__name__}: {redact(cause, self._api_key)}"
             return TransientError(f"{where}: connection failed ({detail})")
         if isinstance(exc, openai.RateLimitError):
             code = _error_code(exc)
@@ -253,9 +255,7 @@ class OpenAIProvider(Provider):
 
     def close(self) -> None:
         """Close the HTTP connection pool."""
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+        self._lazy.close(lambda client: client.close())
 
 
 def _error_code(exc: openai.APIStatusError) -> str | None:

@@ -1,7 +1,7 @@
 """The paper's three LLM stages: failure reasons, cluster discovery, cluster assignment.
 
 Each stage is a plain function over the shared result types (:mod:`fmviz.results`) and an
-:class:`fmviz.llm.LLM`; :class:`LLMEngine` bundles them as an :class:`fmviz.engine.Engine`.
+:class:`fmviz.providers.runner.LLM`; :class:`LLMEngine` bundles them as an :class:`fmviz.engine.Engine`.
 Prompts are data (:mod:`fmviz.prompts`); :func:`estimate_pipeline` prices a run before
 anything is spent.
 """

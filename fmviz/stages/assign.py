@@ -19,7 +19,7 @@ from fmviz.stages._common import run_map
 from fmviz.stages.schemas import AssignmentAnswer
 
 if TYPE_CHECKING:
-    from fmviz.llm import LLM
+    from fmviz.providers.runner import LLM
 
 __all__ = ["assign_clusters", "build_assign_request", "normalise_cluster_id"]
 
@@ -53,7 +53,7 @@ def assign_clusters(
 
     Raises
     ------
-    fmviz.llm.RunStopped
+    fmviz.providers.runner.RunStopped
         On auth, quota or budget errors; ``exc.partial_assignments`` holds the finished work.
     """
     if len(clusters) == 0:
@@ -69,7 +69,8 @@ def assign_clusters(
         return Assignment(reason.episode_id, cluster_id, answer.rationale)
 
     def collect(results: dict[str, Assignment], errors: dict[str, str]) -> Assignments:
-        return Assignments([results[i] for i in reasons.ids if i in results], errors)
+        rows = [results[i] for i in reasons.ids if i in results]
+        return Assignments(rows, errors, cluster_set_version=clusters.version)
 
     results, errors = run_map(
         llm,

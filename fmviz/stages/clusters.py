@@ -15,9 +15,7 @@ past one context window. Everything needed to audit or reproduce the result is k
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -25,44 +23,32 @@ import numpy as np
 from fmviz.prompts import PromptSet, load_prompts
 from fmviz.providers.base import LLMRequest
 from fmviz.results import ClusterSet, Reason, Reasons
+from fmviz.stages._batches import (
+    REASONS_SLOT,
+    STAGE,
+    Member,
+    cluster_request,
+    describe_clusterings,
+    estimate_tokens,
+    plan_batches,
+    run_batches,
+    run_merges,
+)
 from fmviz.stages.schemas import ClusteringAnswer, ParaphraseAnswer
 
 if TYPE_CHECKING:
-    from fmviz.llm import LLM
+    from fmviz.providers.runner import LLM
 
 __all__ = ["DEFAULT_MAX_PROMPT_TOKENS", "ClusteringError", "discover_clusters", "estimate_tokens"]
 
-STAGE = "clusters"
 #: Prompt budget per request; well inside o4-mini's and Gemini 2.5's context windows.
 DEFAULT_MAX_PROMPT_TOKENS = 100_000
-#: The placeholder where a clustering prompt receives the list of reasons.
-REASONS_SLOT = "{reasons}"
 #: Templates this stage uses (recorded verbatim in provenance).
 TEMPLATES = ("cluster_system", "cluster", "paraphrase", "aggregate", "merge_batches", "context")
 
 
 class ClusteringError(RuntimeError):
     """Stage 2 could not produce a cluster set (every ensemble member failed)."""
-
-
-def estimate_tokens(text: str) -> int:
-    """Rough token count (~4 characters per token), used to decide on batching."""
-    return math.ceil(len(text) / 4)
-
-
-@dataclass
-class _Member:
-    """One ensemble member: a prompt template, an order of the reasons, its batches."""
-
-    index: int
-    template: str
-    order: list[int]
-    batches: list[list[int]] = field(default_factory=list)
-    batch_answers: list[ClusteringAnswer | None] = field(default_factory=list)
-    batch_raw: list[str] = field(default_factory=list)
-    answer: ClusteringAnswer | None = None
-    merge_raw: list[str] = field(default_factory=list)
-    error: str | None = None
 
 
 def discover_clusters(
@@ -145,10 +131,12 @@ def discover_clusters(
     members = []
     for index, template in enumerate(templates):
         order = [int(i) for i in np.random.default_rng([seed, index]).permutation(n)]
-        members.append(_Member(index, template, order, _batches(template, order, lines, max_prompt_tokens)))
+        members.append(
+            Member(index, template, order, plan_batches(template, order, lines, max_prompt_tokens))
+        )
 
-    _run_batches(llm, prompts, members, lines, check)
-    _run_merges(llm, prompts, members, bounds, check, max_prompt_tokens)
+    run_batches(llm, prompts, members, lines, check, _clustering_check(None, None))
+    run_merges(llm, prompts, members, bounds, check, max_prompt_tokens)
     provenance["members"] = [_member_record(m, items) for m in members]
     provenance["batched"] = any(len(m.batches) > 1 for m in members)
     done = [m for m in members if m.answer is not None]
@@ -161,11 +149,11 @@ def discover_clusters(
         final = done[0].answer
         provenance["aggregate"] = None
     else:
-        request = _request(
+        request = cluster_request(
             prompts,
             prompts.render(
                 "aggregate",
-                clusterings=_describe_clusterings([m.answer for m in done], label="Clustering"),
+                clusterings=describe_clusterings([m.answer for m in done], label="Clustering"),
                 n_members=str(len(done)),
                 n_reasons=str(n),
                 bounds=bounds,
@@ -256,175 +244,13 @@ def _paraphrase(llm: LLM, prompts: PromptSet, base: str, count: int, seed: int) 
 
 
 def _reason_line(reason: Reason, include_trajectory: bool) -> str:
-    text = " ".join(reason.failure_reason.split())
+    text = " ".join(reason.text.split())
     if include_trajectory and reason.trajectory.strip():
         text += f" (trajectory: {' '.join(reason.trajectory.split())})"
     return text
 
 
-def _reasons_block(lines: Sequence[str], indices: Sequence[int]) -> str:
-    """Numbered reasons; neutral numbers, never episode ids (ids may leak labels)."""
-    body = "\n".join(f"{k}. {lines[i]}" for k, i in enumerate(indices, start=1))
-    return f"({len(indices)} failure reasons)\n{body}"
-
-
-def _member_prompt(template: str, lines: Sequence[str], indices: Sequence[int]) -> str:
-    return template.replace(REASONS_SLOT, _reasons_block(lines, indices))
-
-
-def _batches(template: str, order: list[int], lines: Sequence[str], max_tokens: int) -> list[list[int]]:
-    """Split ``order`` into consecutive batches whose prompts fit ``max_tokens``."""
-    if estimate_tokens(_member_prompt(template, lines, order)) <= max_tokens:
-        return [list(order)]
-    overhead = estimate_tokens(_member_prompt(template, lines, []))
-    budget = max(max_tokens - overhead, 1)
-    batches: list[list[int]] = []
-    current: list[int] = []
-    used = 0
-    for i in order:
-        cost = estimate_tokens(f"{len(current) + 1}. {lines[i]}\n")
-        if current and used + cost > budget:
-            batches.append(current)
-            current, used = [], 0
-        current.append(i)
-        used += cost
-    if current:
-        batches.append(current)
-    return batches
-
-
-def _request(prompts: PromptSet, prompt: str) -> LLMRequest:
-    return LLMRequest(
-        prompt=prompt,
-        system=prompts.system("cluster"),
-        json_schema=ClusteringAnswer.model_json_schema(),
-        schema_name="clusters",
-        stage=STAGE,
-    )
-
-
-def _run_batches(
-    llm: LLM, prompts: PromptSet, members: list[_Member], lines: Sequence[str], check: Callable
-) -> None:
-    """Every (member, batch) clustering, concurrently; a failed batch fails its member.
-
-    Bounds on the number of clusters apply to whole clusterings only: a batch may hold
-    fewer failure modes than the dataset, so batch answers get the basic check.
-    """
-    basic = _clustering_check(None, None)
-    jobs = [(m, b) for m in members for b in range(len(m.batches))]
-    for m in members:
-        m.batch_answers = [None] * len(m.batches)
-        m.batch_raw = [""] * len(m.batches)
-
-    def key(job: tuple[_Member, int]) -> str:
-        return f"member {job[0].index} batch {job[1] + 1}"
-
-    def cluster(job: tuple[_Member, int]) -> tuple[ClusteringAnswer, str]:
-        member, b = job
-        request = _request(prompts, _member_prompt(member.template, lines, member.batches[b]))
-        rule = check if len(member.batches) == 1 else basic
-        answer, response = llm.generate_json(request, ClusteringAnswer, check=rule)
-        return answer, response.text
-
-    outcome = llm.map(jobs, cluster, desc="stage 2: clustering", key=key)
-    for job in jobs:
-        m, b = job
-        if key(job) in outcome.results:
-            m.batch_answers[b], m.batch_raw[b] = outcome.results[key(job)]
-        elif m.error is None:
-            where = f"{key(job)} of {len(m.batches)}" if len(m.batches) > 1 else f"member {m.index}"
-            m.error = f"{where}: {outcome.errors.get(key(job), 'failed')}"
-    for m in members:
-        if len(m.batches) == 1 and m.error is None:
-            m.answer = m.batch_answers[0]
-
-
-def _run_merges(
-    llm: LLM,
-    prompts: PromptSet,
-    members: list[_Member],
-    bounds: str,
-    check: Callable,
-    max_tokens: int,
-) -> None:
-    """Merge the batch clusterings of every batched member (concurrently across members)."""
-    batched = [m for m in members if len(m.batches) > 1 and m.error is None]
-    if not batched:
-        return
-
-    def merge(member: _Member) -> tuple[ClusteringAnswer, list[str]]:
-        parts = [
-            (a, len(idx))
-            for a, idx in zip(member.batch_answers, member.batches, strict=True)
-            if a is not None
-        ]
-        raws: list[str] = []
-        answer = _merge_tree(llm, prompts, parts, bounds, check, max_tokens, raws)
-        return answer, raws
-
-    outcome = llm.map(batched, merge, desc="stage 2: merging batches", key=lambda m: str(m.index))
-    for m in batched:
-        if str(m.index) in outcome.results:
-            m.answer, m.merge_raw = outcome.results[str(m.index)]
-        else:
-            m.error = f"member {m.index} merge: {outcome.errors.get(str(m.index), 'failed')}"
-
-
-def _merge_tree(
-    llm: LLM,
-    prompts: PromptSet,
-    parts: list[tuple[ClusteringAnswer, int]],
-    bounds: str,
-    check: Callable,
-    max_tokens: int,
-    raws: list[str],
-) -> ClusteringAnswer:
-    """Merge batch clusterings in one call, or in halves when they do not fit one prompt."""
-
-    def prompt_for(group: list[tuple[ClusteringAnswer, int]]) -> str:
-        return prompts.render(
-            "merge_batches",
-            clusterings=_describe_clusterings(
-                [a for a, _ in group], label="Batch", sizes=[s for _, s in group]
-            ),
-            n_reasons=str(sum(s for _, s in group)),
-            n_batches=str(len(group)),
-            bounds=bounds,
-        )
-
-    if len(parts) == 1:
-        return parts[0][0]
-    prompt = prompt_for(parts)
-    if len(parts) > 2 and estimate_tokens(prompt) > max_tokens:
-        half = len(parts) // 2
-        left = _merge_tree(llm, prompts, parts[:half], bounds, check, max_tokens, raws)
-        right = _merge_tree(llm, prompts, parts[half:], bounds, check, max_tokens, raws)
-        parts = [(left, sum(s for _, s in parts[:half])), (right, sum(s for _, s in parts[half:]))]
-        prompt = prompt_for(parts)
-    answer, response = llm.generate_json(_request(prompts, prompt), ClusteringAnswer, check=check)
-    raws.append(response.text)
-    return answer
-
-
-def _describe_clusterings(
-    answers: Sequence[ClusteringAnswer | None], *, label: str, sizes: Sequence[int] | None = None
-) -> str:
-    """Readable listing of several clusterings for the aggregate and merge prompts."""
-    blocks = []
-    for k, answer in enumerate(answers, start=1):
-        if answer is None:
-            continue
-        head = f"{label} {k}" + (f" ({sizes[k - 1]} failure reasons)" if sizes else "") + ":"
-        rows = [
-            f"- {c.name} (frequency {c.frequency:g}): {c.description} | keywords: {', '.join(c.keywords)}"
-            for c in answer.clusters
-        ]
-        blocks.append("\n".join([head, *rows]))
-    return "\n\n".join(blocks)
-
-
-def _member_record(member: _Member, items: Sequence[Reason]) -> dict[str, Any]:
+def _member_record(member: Member, items: Sequence[Reason]) -> dict[str, Any]:
     ids = [r.episode_id for r in items]
     return {
         "index": member.index,

@@ -4,7 +4,7 @@ Stage 1 is priced from the real requests (the real prompts and the real tail fra
 image tokens and cache hits are exact). Stages 2 and 3 depend on answers not yet given,
 so their requests are built with the same code paths from expected sizes: one reason of
 ``expected_reason_chars`` per episode and ``expected_clusters`` clusters. Pricing and
-cache look-ups are :func:`fmviz.ledger.estimate_requests`, shared with the ledger.
+cache look-ups are :func:`fmviz.providers.ledger.estimate_requests`, shared with the ledger.
 """
 
 from __future__ import annotations
@@ -19,14 +19,15 @@ from fmviz.episodes import Dataset, EpisodeError
 from fmviz.prompts import DOMAINS, PromptSet, load_prompts
 from fmviz.providers.base import LLMRequest
 from fmviz.results import Cluster, ClusterSet, Reason
-from fmviz.stages import clusters as clustering
+from fmviz.stages import _batches as clustering
 from fmviz.stages.assign import build_assign_request
+from fmviz.stages.clusters import DEFAULT_MAX_PROMPT_TOKENS, bounds_text
 from fmviz.stages.reasons import build_reason_request
 from fmviz.stages.schemas import ClusteringAnswer, ParaphraseAnswer
 from fmviz.video import TailSpec
 
 if TYPE_CHECKING:
-    from fmviz.llm import LLM
+    from fmviz.providers.runner import LLM
 
 __all__ = ["DEFAULT_OUTPUT_TOKENS", "ESTIMATE_COLUMNS", "estimate_pipeline"]
 
@@ -55,7 +56,7 @@ def estimate_pipeline(
     expected_reason_chars: int = 300,
     expected_clusters: int = 8,
     include_frames: bool = True,
-    max_prompt_tokens: int = clustering.DEFAULT_MAX_PROMPT_TOKENS,
+    max_prompt_tokens: int = DEFAULT_MAX_PROMPT_TOKENS,
     expected_output_tokens: Mapping[str, int] | None = None,
     progress: bool = True,
 ) -> pd.DataFrame:
@@ -142,7 +143,7 @@ def _price(
     }
     if llm is None or not requests:
         return row
-    from fmviz.ledger import estimate_requests
+    from fmviz.providers.ledger import estimate_requests
 
     estimate = estimate_requests(
         requests,
@@ -175,7 +176,7 @@ def _cluster_requests(
     max_tokens: int,
 ) -> list[LLMRequest]:
     """The stage-2 calls ``discover_clusters`` would make for ``n`` reasons of the expected size."""
-    bounds = clustering.bounds_text(None, None)
+    bounds = bounds_text(None, None)
     base = prompts.render("cluster", reasons=clustering.REASONS_SLOT, bounds=bounds, n_reasons=str(n))
     lines = ["x" * reason_chars] * n
     example = ClusteringAnswer.model_validate(
@@ -198,16 +199,19 @@ def _cluster_requests(
         )
     order = list(range(n))
     for _ in range(ensemble + 1):
-        batches = clustering._batches(base, order, lines, max_tokens)
+        batches = clustering.plan_batches(base, order, lines, max_tokens)
         requests += [
-            clustering._request(prompts, clustering._member_prompt(base, lines, batch)) for batch in batches
+            clustering.cluster_request(prompts, clustering.member_prompt(base, lines, batch))
+            for batch in batches
         ]
         if len(batches) > 1:
-            text = clustering._describe_clusterings([example] * len(batches), label="Batch")
-            requests.append(clustering._request(prompts, prompts.render("merge_batches", clusterings=text)))
+            text = clustering.describe_clusterings([example] * len(batches), label="Batch")
+            requests.append(
+                clustering.cluster_request(prompts, prompts.render("merge_batches", clusterings=text))
+            )
     if ensemble > 0:
-        text = clustering._describe_clusterings([example] * (ensemble + 1), label="Clustering")
-        requests.append(clustering._request(prompts, prompts.render("aggregate", clusterings=text)))
+        text = clustering.describe_clusterings([example] * (ensemble + 1), label="Clustering")
+        requests.append(clustering.cluster_request(prompts, prompts.render("aggregate", clusterings=text)))
     return requests
 
 

@@ -1,6 +1,6 @@
 """The paper's method as an :class:`~fmviz.engine.Engine`: the three LLM stages behind one object.
 
-``LLMEngine`` binds one :class:`fmviz.llm.LLM` (provider, cache, ledger, budget) with the
+``LLMEngine`` binds one :class:`fmviz.providers.runner.LLM` (provider, cache, ledger, budget) with the
 prompts and sampling settings, so the pipeline, the CLI and notebooks can run any stage on
 it exactly as they run the offline engine.
 """
@@ -11,14 +11,15 @@ from typing import TYPE_CHECKING
 
 from fmviz.episodes import Dataset
 from fmviz.prompts import DOMAINS, PromptSet, load_prompts
-from fmviz.results import Assignments, ClusterSet, Reasons
+from fmviz.results import Assignments, ClusterSet, Reasons, Split
 from fmviz.stages.assign import assign_clusters
 from fmviz.stages.clusters import DEFAULT_MAX_PROMPT_TOKENS, discover_clusters
 from fmviz.stages.reasons import infer_reasons
+from fmviz.stages.split import split_cluster
 from fmviz.video import TailSpec
 
 if TYPE_CHECKING:
-    from fmviz.llm import LLM
+    from fmviz.providers.runner import LLM
 
 __all__ = ["LLMEngine"]
 
@@ -117,3 +118,9 @@ class LLMEngine:
     def assign(self, reasons: Reasons, clusters: ClusterSet) -> Assignments:
         """Stage 3 (see :func:`fmviz.stages.assign_clusters`)."""
         return assign_clusters(reasons, clusters, self.llm, prompts=self._prompts())
+
+    def split_cluster(
+        self, reasons: Reasons, clusters: ClusterSet, assignments: Assignments | None, cluster_id: str, n: int
+    ) -> Split:
+        """A cluster edit: the model splits one failure mode into ``n`` (see :mod:`fmviz.stages.split`)."""
+        return split_cluster(reasons, clusters, assignments, cluster_id, n, self.llm, prompts=self._prompts())

@@ -3,29 +3,52 @@
 Per episode we downsample the tail of the recording (the last T frames at a reduced rate,
 paper Sec. IV-A), attach the frames as images to the chain-of-thought prompt of Fig. 2
 together with the task context, and ask for ``{trajectory, failure_reason}``. Episodes
-without frames send their known narrative instead. One bad episode (corrupt video, output
-that stays malformed after repairs) is recorded in ``Reasons.errors`` and never stops the
-others; a run stopped for auth, quota or budget keeps everything already answered.
+without frames send their known narrative instead, and episodes with neither reason from
+the task context alone (task, success condition, action plan, operator notes); the
+evidence used is recorded with each reason. The expert's failure reason and the label are
+never sent: they are what the model is evaluated against. One bad episode (corrupt video,
+output that stays malformed after repairs) is recorded in ``Reasons.errors`` and never
+stops the others; a run stopped for auth, quota, budget or a dead server keeps everything
+already answered.
+
+Decoding and encoding the frames is CPU work and the model call is a network wait, so the
+frames of the next episodes are prepared on a pool sized to the cores while earlier
+requests are in flight (``prepare`` in :meth:`~fmviz.providers.runner.LLM.map`).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from fmviz.episodes import Dataset, Episode, EpisodeError
 from fmviz.prompts import DOMAINS, PromptSet, load_prompts
-from fmviz.providers.base import LLMRequest
+from fmviz.providers.base import Image, LLMRequest
 from fmviz.results import Reason, Reasons
 from fmviz.stages._common import run_map
+from fmviz.stages._tails import remember_tail, remembered_tail, tail_fingerprint
 from fmviz.stages.schemas import ReasonAnswer
 from fmviz.video import TailSpec, encode_frames, select_tail
 
 if TYPE_CHECKING:
-    from fmviz.llm import LLM
+    from fmviz.providers.cache import CallCache
+    from fmviz.providers.runner import LLM
 
-__all__ = ["build_reason_request", "infer_reasons"]
+__all__ = ["EVIDENCE", "build_reason_request", "infer_reasons", "reason_evidence"]
 
 STAGE = "reasons"
+
+#: What a stage-1 answer was reasoned from, as recorded in the reason's provenance.
+EVIDENCE = ("frames", "frames and narrative", "narrative", "task context only")
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """One episode's request, built (frames decoded and encoded) ahead of its model call."""
+
+    episode: Episode
+    request: LLMRequest
+    evidence: str
 
 
 def infer_reasons(
@@ -60,22 +83,29 @@ def infer_reasons(
 
     Raises
     ------
-    fmviz.llm.RunStopped
+    fmviz.providers.runner.RunStopped
         On auth, quota or budget errors; ``exc.partial_reasons`` holds the finished work.
     """
     prompts = prompts or load_prompts(_domain(dataset))
     tail = tail or TailSpec()
 
-    def explain(episode: Episode) -> Reason:
-        request = build_reason_request(episode, prompts, tail=tail, include_frames=include_frames)
-        answer, response = llm.generate_json(request, ReasonAnswer)
-        return Reason(
-            episode_id=episode.id,
+    def prepare(episode: Episode) -> _Prepared:
+        request = build_reason_request(
+            episode, prompts, tail=tail, include_frames=include_frames, tails=llm.cache
+        )
+        return _Prepared(episode, request, reason_evidence(episode, request))
+
+    def explain(prepared: _Prepared) -> Reason:
+        answer, response = llm.generate_json(prepared.request, ReasonAnswer)
+        reason = Reason(
+            episode_id=prepared.episode.id,
             trajectory=answer.trajectory,
             failure_reason=answer.failure_reason,
             raw=response.text,
             engine=llm.spec,
+            provenance={"evidence": prepared.evidence, "frames": len(prepared.request.images)},
         )
+        return reason
 
     def collect(results: dict[str, Reason], errors: dict[str, str]) -> Reasons:
         return Reasons([results[i] for i in dataset.ids if i in results], errors)
@@ -88,6 +118,7 @@ def infer_reasons(
         key=lambda episode: episode.id,
         on_stop=collect,
         attribute="partial_reasons",
+        prepare=prepare,
     )
     return collect(results, errors)
 
@@ -98,8 +129,12 @@ def build_reason_request(
     *,
     tail: TailSpec | None = None,
     include_frames: bool = True,
+    tails: CallCache | None = None,
 ) -> LLMRequest:
     """The stage-1 request for one episode: prompt with context, plus tail frames.
+
+    With ``tails`` (the run's call cache), a tail encoded before is rebuilt from its
+    remembered digests without decoding (see :mod:`fmviz.stages._tails`).
 
     Raises
     ------
@@ -107,29 +142,38 @@ def build_reason_request(
         When the frames cannot be read, or the episode has neither frames nor narrative.
     """
     tail = tail or TailSpec()
-    images: tuple[Any, ...] = ()
-    clip = None
+    images: tuple[Image, ...] = ()
+    times: list[float] | None = None
     if include_frames and episode.has_frames:
-        try:
-            clip = select_tail(episode, tail)
-            images = tuple(encode_frames(clip))
-        except EpisodeError:
-            raise
-        except Exception as exc:  # a decoder error that escaped the video module
-            raise EpisodeError(episode.id, f"could not read frames: {exc}") from exc
+        fingerprint = tail_fingerprint(episode, tail) if tails is not None else None
+        remembered = remembered_tail(episode, tail, tails, fingerprint) if tails and fingerprint else None
+        if remembered is not None:
+            images, times = remembered
+        else:
+            try:
+                clip = select_tail(episode, tail)
+                images = tuple(encode_frames(clip))
+            except EpisodeError:
+                raise
+            except Exception as exc:  # a decoder error that escaped the video module
+                raise EpisodeError(episode.id, f"could not read frames: {exc}") from exc
+            times = [float(t) for t in clip.times]
+            if tails is not None and fingerprint is not None and images:
+                remember_tail(tails, fingerprint, images, times)
         if not images:
             raise EpisodeError(episode.id, "no frames could be selected from the recording")
     narrative = (episode.narrative or "").strip()
-    if not images and not narrative:
+    if not images and not narrative and not _has_context(episode):
         if episode.has_frames:
             raise EpisodeError(
-                episode.id, "frames are switched off (include_frames=False) and it has no narrative"
+                episode.id,
+                "frames are switched off (include_frames=False) and it has no narrative or task context",
             )
-        raise EpisodeError(episode.id, "has neither frames nor a narrative to reason about")
+        raise EpisodeError(episode.id, "has no frames, no narrative and no task context to reason about")
     values = episode.context() | {
         "task_name": episode.task or "",
         "n_frames": str(len(images)),
-        "observations": _observations(len(images), clip, tail, bool(narrative)),
+        "observations": _observations(len(images), times, tail, bool(narrative)),
     }
     return LLMRequest(
         prompt=prompts.render("reasons", **values),
@@ -142,14 +186,40 @@ def build_reason_request(
     )
 
 
-def _observations(n_frames: int, clip: Any, tail: TailSpec, has_narrative: bool) -> str:
+def reason_evidence(episode: Episode, request: LLMRequest) -> str:
+    """Which of :data:`EVIDENCE` a stage-1 request gives the model.
+
+    Examples
+    --------
+    >>> reason_evidence(Episode("e", task="put the apple in the bowl"), LLMRequest("..."))
+    'task context only'
+    """
+    narrative = bool((episode.narrative or "").strip())
+    if request.images:
+        return EVIDENCE[1] if narrative else EVIDENCE[0]
+    return EVIDENCE[2] if narrative else EVIDENCE[3]
+
+
+def _has_context(episode: Episode) -> bool:
+    """Task context a model can reason from when there is nothing else (never the expert's reason)."""
+    return any(
+        (text or "").strip() for text in (episode.task, episode.success_condition, episode.notes)
+    ) or bool(episode.action_plan)
+
+
+def _observations(n_frames: int, times: list[float] | None, tail: TailSpec, has_narrative: bool) -> str:
     """One sentence telling the model what evidence it is given."""
+    if n_frames == 0 and not has_narrative:
+        return (
+            "No images and no account of this episode are available: reason from the task context "
+            "above alone (the task, its success condition, the action plan and any operator notes), "
+            "and name the step of the plan most likely to have failed and why."
+        )
     if n_frames == 0:
         return (
             "No images are available for this episode; reason from the known account above "
             "and the task context."
         )
-    times = getattr(clip, "times", None)
     if times is not None and len(times) >= 2:
         span = f"spanning the last {float(times[-1]) - float(times[0]):.1f} s before the failure"
     else:

@@ -1,7 +1,7 @@
 """Pydantic models of what each LLM stage must answer.
 
 They serve twice: as the JSON schema sent to the provider (structured output) and as the
-validator :meth:`fmviz.llm.LLM.generate_json` applies before a reply counts, so a
+validator :meth:`fmviz.providers.runner.LLM.generate_json` applies before a reply counts, so a
 malformed answer is re-asked instead of silently entering the results. Every field is
 required (OpenAI's strict structured output needs that); unknown extra keys are ignored.
 """

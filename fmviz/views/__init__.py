@@ -16,3 +16,19 @@ __all__ = [
     "taxonomy_heatmap",
     "write_report",
 ]
+
+#: Widgets load on first use: they need the ``notebook`` extra (anywidget, ipywidgets).
+_LAZY = {
+    "EmbeddingMap": "fmviz.views.embedding_map",
+    "Scrubber": "fmviz.views.scrubber",
+    "embed_widgets_html": "fmviz.views.export",
+    "link": "fmviz.views._widget",
+}
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'fmviz.views' has no attribute {name!r}")

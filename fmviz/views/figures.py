@@ -33,7 +33,7 @@ def safe_text(text: object, width: int = 80, max_chars: int = 400) -> str:
 def cluster_frequency_figure(summary: pd.DataFrame, *, title: str = "Failure modes") -> go.Figure:
     """Bars of assigned share per cluster, with the proposer's estimated frequency as markers.
 
-    ``summary`` is :meth:`fmviz.pipeline.PipelineResult.summary` (columns id, name,
+    ``summary`` is :meth:`fmviz.results.RunResult.summary` (columns id, name,
     frequency, assigned, share).
     """
     frame = summary.sort_values("share", ascending=True)

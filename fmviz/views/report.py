@@ -8,18 +8,20 @@ text escaped in :mod:`fmviz.views.figures`.
 from __future__ import annotations
 
 import html
+import warnings
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from plotly.offline import get_plotlyjs
 
-from fmviz.results import OUTLIER
+from fmviz.results import OUTLIER, StaleResultsWarning
+from fmviz.views.evaluation import render_evaluation_section
 from fmviz.views.figures import cluster_frequency_figure, embedding_map_figure, taxonomy_heatmap
 
 if TYPE_CHECKING:
-    from fmviz.pipeline import PipelineResult
+    from fmviz.results import RunResult
 
 __all__ = ["render_report", "write_report"]
 
@@ -31,6 +33,7 @@ th,td{border-bottom:1px solid #e4e7eb;padding:.4rem .5rem;text-align:left;vertic
 th{background:#f5f7fa} .cluster{border:1px solid #e4e7eb;border-radius:8px;padding:.8rem 1rem;margin:1rem 0}
 .kw{display:inline-block;background:#eef2ff;border-radius:4px;padding:0 .4rem;margin:0 .2rem .2rem 0;
 font-size:.85rem} details{margin:.3rem 0} summary{cursor:pointer} .err{color:#9b1c1c}
+.stale{background:#fff4e5;border:1px solid #f0b429;border-radius:6px;padding:.5rem .8rem}
 """
 
 
@@ -58,7 +61,7 @@ def _figure(fig: object) -> str:
     return fig.to_html(full_html=False, include_plotlyjs=False)  # type: ignore[attr-defined]
 
 
-def _examples(result: PipelineResult, per_cluster: int) -> str:
+def _examples(result: RunResult, per_cluster: int) -> str:
     table = result.table()
     blocks = []
     for cluster in [*result.clusters, None]:
@@ -84,13 +87,13 @@ def _examples(result: PipelineResult, per_cluster: int) -> str:
     return "".join(blocks)
 
 
-def _labels_section(result: PipelineResult) -> str:
+def _labels_section(result: RunResult) -> str:
     labels = {e.id: e.label for e in result.dataset if e.label}
     if len(labels) < 2:
         return ""
     from fmviz.evaluate.metrics import cluster_agreement
 
-    predicted = {k: v for k, v in result.assignments.labels().items() if k in labels}
+    predicted = {k: v for k, v in result.current_assignments.labels().items() if k in labels}
     if not predicted:
         return ""
     truth = {k: labels[k] for k in predicted}
@@ -109,11 +112,43 @@ def _labels_section(result: PipelineResult) -> str:
     )
 
 
-def render_report(result: PipelineResult, *, examples_per_cluster: int = 3) -> str:
-    """The report as one HTML string (plotly inlined, all text escaped)."""
+def _widgets_section(result: RunResult) -> str:
+    """The embedding map and the clip scrubber as live widgets, linked, from their saved state."""
+    from fmviz.views._widget import link
+    from fmviz.views.embedding_map import EmbeddingMap
+    from fmviz.views.export import embed_widgets_html
+    from fmviz.views.scrubber import Scrubber
+
+    scrubber = Scrubber.from_run(result)
+    if result.embedding_map is None:
+        return "<h2>Explore the episodes</h2>" + embed_widgets_html([scrubber])
+    emap = EmbeddingMap.from_run(result)
+    link(emap, "selected_ids", scrubber, "filter_ids")
+    return (
+        "<h2>Explore the episodes</h2><p class=muted>Lasso or box-select points on the map to list those "
+        "episodes in the scrubber; play a clip's tail beside its reasons. Runs offline in this file.</p>"
+        + embed_widgets_html([emap, scrubber])  # the link between them travels with their state
+    )
+
+
+def render_report(
+    result: RunResult,
+    *,
+    examples_per_cluster: int = 3,
+    run_dir: str | Path | None = None,
+    widgets: bool = True,
+) -> str:
+    """The report as one HTML string (plotly and the widget runtime inlined, all text escaped).
+
+    ``run_dir`` adds the evaluation ``fmviz eval`` wrote there; ``widgets`` the linked map and
+    clip scrubber (their saved state, rendered with no network).
+    """
     dataset = result.dataset
-    summary = result.summary()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StaleResultsWarning)  # shown as a banner instead
+        summary = result.summary()
     engines = ", ".join(f"{stage}: {spec}" for stage, spec in result.engines.items())
+    stale = result.stale_message()
     parts = [
         "<!DOCTYPE html><html lang=en><head><meta charset=utf-8>",
         f"<title>fmviz report: {_e(dataset.name)}</title><style>{_STYLE}</style>",
@@ -121,15 +156,29 @@ def render_report(result: PipelineResult, *, examples_per_cluster: int = 3) -> s
         f"<h1>Failure modes of {_e(dataset.name)}</h1>",
         f'<p class="muted">{_e(dataset.description)}</p>',
         f"<p>{len(dataset)} episodes, {len(result.reasons)} reasons, {len(result.clusters)} failure modes. "
-        f"Engines: {_e(engines)}. Generated {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC by fmviz.</p>",
+        f"Engines: {_e(engines)}. Cluster set version {_e(result.clusters.version)} "
+        f"({len(result.clusters.log)} edits). "
+        f"Generated {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC by fmviz.</p>",
+        f'<p class="stale"><b>Out of date:</b> {_e(stale)}</p>' if stale else "",
+        '<p class="muted">Assignments were carried through the edits below; none needed re-asking.</p>'
+        if result.carried_forward()
+        else "",
         "<h2>Failure modes</h2>",
-        _table(summary[["id", "name", "assigned", "share", "frequency", "keywords", "description"]]),
+        _table(
+            summary[["id", "name", "assigned", "pending", "share", "frequency", "keywords", "description"]]
+        ),
         _figure(cluster_frequency_figure(summary)),
     ]
     if result.embedding_map is not None:
         hover = result.reasons.to_frame().set_index("episode_id")["failure_reason"]
-        fig = embedding_map_figure(result.embedding_map, cluster_names=result.clusters.names(), hover=hover)
+        points = result.embedding_map.copy()  # coloured by the current (edited) assignments
+        current = result.current_assignments.labels()
+        points["cluster_id"] = points["episode_id"].map(current).fillna(points["cluster_id"])
+        fig = embedding_map_figure(points, cluster_names=result.clusters.names(), hover=hover)
         parts.append(_figure(fig))
+    if len(result.clusters.log) or result.clusters.log.undone:
+        parts.append("<h2>Edits</h2><p>Edits to the proposed failure modes, in order:</p>")
+        parts.append(_table(result.clusters.log_frame()))
     if result.cleaning is not None and len(result.cleaning):
         parts.append(
             "<h2>Text cleaning</h2><p>Boilerplate repeated across the source and masked spans were "
@@ -137,6 +186,10 @@ def render_report(result: PipelineResult, *, examples_per_cluster: int = 3) -> s
             + _table(result.cleaning.head(15))
         )
     parts.append(_labels_section(result))
+    if run_dir is not None:
+        parts.append(render_evaluation_section(run_dir))
+    if widgets:
+        parts.append(_widgets_section(result))
     parts.append("<h2>Examples per failure mode</h2>" + _examples(result, examples_per_cluster))
     errors = result.reasons.errors | result.assignments.errors
     if errors:
@@ -150,9 +203,10 @@ def render_report(result: PipelineResult, *, examples_per_cluster: int = 3) -> s
     return "\n".join(parts)
 
 
-def write_report(result: PipelineResult, path: str | Path, **kwargs: int) -> Path:
-    """Write :func:`render_report` to ``path`` and return it."""
+def write_report(result: RunResult, path: str | Path, **kwargs: Any) -> Path:
+    """Write :func:`render_report` to ``path`` (its folder is the run folder) and return it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    kwargs.setdefault("run_dir", path.parent)
     path.write_text(render_report(result, **kwargs), encoding="utf-8")
     return path

@@ -1,0 +1,180 @@
+"""Failure-mode names and descriptions from a cluster's own words, without an LLM.
+
+Keyphrases made of single distinctive words name what a cluster's texts mention ("Suv /
+contact", "Bowl / apple"), not what went wrong. A safety engineer reads a failure mode as a
+short clause ("struck from behind while stopped"). This module takes such clauses from the
+members themselves: every 2-5-word span of a clause (text between punctuation) that starts and
+ends on a content word, may hold function words inside ("from", "while", "into") and holds no
+number or masked token. A span is scored by how much more often the cluster's members use it
+than the rest (the log-odds of its document share, weighted by that share, as in class-based
+TF-IDF), with spans that hold a word of failure (:data:`~fmviz.offline.context.CAUSE_STEMS`)
+or a verb form preferred. No name is a bare generic word (vehicle, robot, incident, report), a
+date or a number; places and companies were removed from the texts by the cleaner.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Sequence
+
+import numpy as np
+
+from fmviz.offline.context import is_cause_word
+
+__all__ = ["GENERIC_WORDS", "describe_members", "failure_phrases", "title"]
+
+#: Words that say nothing about a failure on their own: parties, reports and time words. A name
+#: made only of these (and function words) is rejected.
+# fmt: off
+GENERIC_WORDS = frozenset({
+    "vehicle", "vehicles", "robot", "robots", "incident", "incidents", "report", "reports", "reported",
+    "reporting", "av", "avs", "ads", "sv", "cp", "car", "cars", "truck", "suv", "unit", "system", "event",
+    "crash", "time", "day", "date", "update", "information", "party", "subject", "operator", "driver",
+    "mode", "autonomous", "automated", "approximately", "located", "around", "also", "right", "left",
+    "side", "way", "place", "thing", "episode", "failure", "mph", "am", "pm", "passenger",
+    # the words of reporting itself (cover notes, updates), which name no failure
+    "filed", "dated", "notified", "initial", "unchanged", "submitted", "required", "amended",
+    "parties", "contacted", "police", "original", "version", "days",
+})
+#: Function words allowed inside a phrase, never at its ends ("struck from behind").
+_INNER = frozenset({
+    "a", "an", "the", "of", "from", "by", "with", "into", "onto", "on", "in", "at", "to", "while",
+    "and", "its", "their", "his", "her", "for", "not", "no",
+})
+#: Particles that may end a phrase but not start one ("struck from behind", "knocked over").
+_PARTICLES = frozenset({"behind", "over", "under", "off", "out", "away", "back"})
+#: Words that end nothing ("the", "was"), so a phrase cannot end on them, and words never in one.
+_STOP = _INNER | frozenset({
+    "was", "were", "is", "are", "be", "been", "being", "had", "has", "have", "that", "which", "who",
+    "this", "these", "those", "it", "they", "then", "than", "as", "but", "or", "so", "there", "when",
+    "after", "before", "did", "does", "do", "would", "could", "should", "may", "might", "will", "can",
+    "about", "also", "any", "all", "both", "each", "some", "such", "very", "just", "only", "up", "down",
+    "because", "since", "due", "whether", "if", "although", "though", "until", "unless",
+})
+# fmt: on
+_CLAUSE = re.compile(r"[.,;:!?()\[\]\"“”]+|\s-\s|\n")
+_TOKEN = re.compile(r"[a-z][a-z'-]*[a-z]|[a-z]")
+_MIN_WORDS, _MAX_WORDS = 2, 5
+#: A phrase must occur in this share of a cluster's members to name it (below, it names a few
+#: members, not the mode).
+MIN_SHARE = 0.1
+
+
+def _phrases(text: str) -> set[str]:
+    """The candidate phrases of one text (each once)."""
+    found: set[str] = set()
+    for clause in _CLAUSE.split(text.lower()):
+        words = _TOKEN.findall(clause)
+        for i, first in enumerate(words):
+            if first in _STOP or first in _PARTICLES or len(first) < 3:
+                continue
+            for n in range(_MIN_WORDS, _MAX_WORDS + 1):
+                if i + n > len(words):
+                    break
+                span = words[i : i + n]
+                if any(w in _STOP and w not in _INNER for w in span):
+                    break
+                last = span[-1]
+                if last in _STOP or len(last) < 3:
+                    continue
+                content = [w for w in span if w not in _STOP]
+                if all(w in GENERIC_WORDS for w in content) or last in GENERIC_WORDS:
+                    continue
+                found.add(" ".join(span))
+    return found
+
+
+def _is_action(phrase: str) -> bool:
+    """Holds a failure word or a verb form (past tense or participle)."""
+    return any(is_cause_word(w) or (len(w) > 4 and w.endswith(("ed", "ing"))) for w in phrase.split())
+
+
+def failure_phrases(
+    texts: Sequence[str], labels: np.ndarray, k: int, *, top_n: int = 3, max_docs: int = 200, seed: int = 0
+) -> list[list[str]]:
+    """Up to ``top_n`` distinctive, readable phrases per cluster ``0..k-1``, best first.
+
+    Parameters
+    ----------
+    texts, labels:
+        The clustered texts and their cluster index (negative: outlier, not counted).
+    k:
+        Number of clusters.
+    top_n:
+        Phrases returned per cluster.
+    max_docs:
+        Members read per cluster (a seeded sample), which keeps 10,000 texts fast.
+    seed:
+        Seed of that sample.
+    """
+    rng = np.random.default_rng(seed)
+    per_cluster: list[Counter[str]] = []
+    sizes = []
+    for c in range(k):
+        members = np.flatnonzero(labels == c)
+        if len(members) > max_docs:
+            members = rng.choice(members, max_docs, replace=False)
+        counts: Counter[str] = Counter()
+        for i in members:
+            counts.update(_phrases(texts[int(i)]))
+        per_cluster.append(counts)
+        sizes.append(max(len(members), 1))
+    total = Counter()
+    for counts in per_cluster:
+        total.update(counts)
+    n_all = sum(sizes)
+    out = []
+    for c, counts in enumerate(per_cluster):
+        scored = []
+        rest = max(n_all - sizes[c], 1)
+        for phrase, df in counts.items():
+            share = df / sizes[c]
+            if share < MIN_SHARE or df < 2:
+                continue
+            outside = (total[phrase] - df + 0.5) / (rest + 1)  # smoothed share elsewhere
+            lift = math.log(share / outside)
+            if lift <= 0:
+                continue
+            score = share * lift * (1.5 if _is_action(phrase) else 1.0)
+            scored.append((score, phrase))
+        scored.sort(key=lambda item: (-item[0], item[1]))
+        chosen: list[str] = []
+        for _, phrase in scored:
+            words = set(phrase.split())
+            if any(len(words & set(p.split())) * 2 >= len(words) for p in chosen):
+                continue  # mostly the same words as a better phrase
+            chosen.append(phrase)
+            if len(chosen) == top_n:
+                break
+        out.append(chosen)
+    return out
+
+
+def describe_members(phrases: Sequence[str], typical: str, share: float) -> str:
+    """One or two sentences: what the members have in common, and the most typical one's words."""
+    if phrases:
+        listed = phrases[0] if len(phrases) == 1 else ", ".join(phrases[:-1]) + " and " + phrases[-1]
+        first = f"Failures marked by {listed} ({share:.0%} of reasons)."
+    else:
+        first = f"Failures with no phrase in common ({share:.0%} of reasons)."
+    sentence = _sentence_with(typical, phrases[0] if phrases else "")
+    return f"{first} Typical: “{sentence}”" if sentence else first
+
+
+def _sentence_with(text: str, phrase: str, limit: int = 180) -> str:
+    """The sentence of ``text`` that holds ``phrase`` (else its first), cut at ``limit`` characters."""
+    text = " ".join(str(text).split())
+    sentences = [s for s in re.split(r"(?<=[.!?])\s+", text) if s] or [text]
+    words = phrase.split()
+    pattern = re.compile(r"\W+".join(map(re.escape, words)), re.IGNORECASE) if words else None
+    sentence = next((s for s in sentences if pattern and pattern.search(s)), sentences[0])
+    if len(sentence) > limit:
+        sentence = sentence[:limit].rsplit(" ", 1)[0].rstrip(",;:") + "…"
+    return sentence
+
+
+def title(phrase: str) -> str:
+    """A phrase as a name: first letter capitalised."""
+    return phrase[:1].upper() + phrase[1:] if phrase else phrase

@@ -1,0 +1,54 @@
+"""Cluster names read as failure modes: multi-word phrases, never a bare generic word."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from fmviz.offline.k_selection import NO_STRUCTURE, choose_k, size_rule_k
+from fmviz.offline.naming import GENERIC_WORDS, describe_members, failure_phrases
+
+# SYNTHETIC reasons, written for these tests: two failure modes with shared filler words.
+_REAR = "While stopped at the light the vehicle was struck from behind by a van; the vehicle was towed."
+_PED = "The vehicle did not yield to a pedestrian crossing at the crosswalk; the vehicle stopped."
+
+
+def test_names_are_multi_word_phrases_distinctive_of_their_cluster():
+    texts = [_REAR] * 6 + [_PED] * 6
+    labels = np.array([0] * 6 + [1] * 6)
+    phrases = failure_phrases(texts, labels, 2)
+    assert all(len(p[0].split()) >= 2 for p in phrases)
+    assert "struck from behind" in " | ".join(phrases[0])
+    assert any("pedestrian" in p for p in phrases[1])
+    assert not any("pedestrian" in p for p in phrases[0])
+
+
+def test_no_name_is_made_only_of_generic_words():
+    texts = ["The vehicle reported the incident to the vehicle operator."] * 5 + [_PED] * 5
+    phrases = failure_phrases(texts, np.array([0] * 5 + [1] * 5), 2)
+    for cluster in phrases:
+        for phrase in cluster:
+            content = [w for w in phrase.split() if w not in {"the", "a", "to", "of"}]
+            assert not all(w in GENERIC_WORDS for w in content), phrase
+
+
+def test_outliers_do_not_shape_names():
+    texts = [_REAR] * 6 + [_PED] * 2
+    labels = np.array([0] * 6 + [-1] * 2)
+    phrases = failure_phrases(texts, labels, 1)
+    assert not any("pedestrian" in p for p in phrases[0])
+
+
+def test_descriptions_are_one_or_two_sentences_quoting_the_typical_member():
+    text = describe_members(["struck from behind", "stopped at the light"], _REAR, 0.25)
+    assert text.startswith("Failures marked by struck from behind and stopped at the light (25% of reasons).")
+    assert "Typical: “While stopped at the light" in text
+    assert text.count(". ") <= 2
+
+
+def test_a_curve_without_substantial_structure_falls_back_to_the_size_rule():
+    flat = {k: 0.2 + 0.001 * k for k in range(2, 21)}
+    assert max(flat.values()) <= NO_STRUCTURE
+    assert choose_k(flat, n=1500) == size_rule_k(1500, 2, 20) == 20
+    assert choose_k(flat, n=80) == 6  # sqrt(80 / 2) rounded
+    structured = {2: 0.3, 3: 0.5, 4: 0.7, 5: 0.72, 6: 0.73, 7: 0.73}
+    assert choose_k(structured, n=1500) == 4  # the knee, as before
