@@ -6,7 +6,8 @@ crash narratives of ``../shared/data/nhtsa_sgo_ads/`` (outside this repository: 
 says so and exits cleanly when the folder is absent; ``--data`` points elsewhere). In the same
 run, on the same cleaned texts and the same embeddings:
 
-- BERTopic with default settings (``BERTopic().fit_transform(texts, embeddings)``);
+- BERTopic with default settings (``BERTopic().fit_transform(texts, embeddings)``; its default
+  UMAP given a ``random_state`` so that runs repeat);
 - TF-IDF + k-means with k set to the true number of labels of each scenario column (an oracle
   k, which the other two do not get).
 
@@ -132,13 +133,15 @@ def navigation_naming(embedding_model: str | None, seed: int, scorer: Embedder) 
 
 def embedding_speed(texts: list[str]) -> dict[str, float]:
     """Texts per second of MiniLM and of the static model on the same texts (no cache, model loaded)."""
-    from fmviz.offline.static import StaticEmbedder
-
     out: dict[str, float] = {"texts": len(texts)}
-    for name, embedder in (
-        ("minilm", Embedder(cache_dir=False, show_progress=False)),
-        ("static", StaticEmbedder(cache_dir=False, show_progress=False)),
-    ):
+    embedders = [("minilm", Embedder(cache_dir=False, show_progress=False))]
+    try:
+        from fmviz.offline.static import StaticEmbedder
+
+        embedders.append(("static", StaticEmbedder(cache_dir=False, show_progress=False)))
+    except ImportError:  # a "before" checkout has no static model
+        pass
+    for name, embedder in embedders:
         embedder.embed(texts[:2])  # load the model outside the timing
         start = time.perf_counter()
         embedder.embed(texts)
@@ -201,9 +204,17 @@ def main() -> None:
     kept = [i for i in ids if i in texts]
     try:
         from bertopic import BERTopic
+        from umap import UMAP
 
+        # BERTopic's default UMAP, seeded (as fmviz.evaluate.baselines does): unseeded, its k
+        # and scores change from run to run (measured here: 6 to 34 topics)
+        umap_model = UMAP(
+            n_neighbors=15, n_components=5, min_dist=0.0, metric="cosine", random_state=args.seed
+        )
         start = time.perf_counter()
-        topics, _ = BERTopic().fit_transform([texts[i] for i in kept], embeddings=embeddings)
+        topics, _ = BERTopic(umap_model=umap_model).fit_transform(
+            [texts[i] for i in kept], embeddings=embeddings
+        )
         bertopic = scores(dict(zip(kept, map(str, topics), strict=True)), frame, ids)
         print(f"BERTopic defaults, same embeddings ({time.perf_counter() - start:.1f}s): {bertopic}")
         result["bertopic"] = bertopic

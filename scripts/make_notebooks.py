@@ -89,6 +89,24 @@ print("report:", written["report"].as_posix())
 # and writes one HTML file whose widgets and figures open offline"""
 
 
+MONITOR = """\
+from fmviz.monitor import load_safe_runs, monitor_episodes, monitor_table, score_source, train_learned_source
+from fmviz.synth.heldout import monitor_test_sets
+
+safe_runs = load_safe_runs(run.dataset)
+training = monitor_episodes(run.dataset, failed=True) + monitor_episodes(safe_runs, failed=False)
+monitor = train_learned_source(training, every=2)
+heldout = monitor_test_sets(n_per_cause=1, n_safe=4, progress=False)
+metrics, steps = score_source(monitor, heldout, k=3, window=4, every=2, progress=False)
+monitor_table(metrics)"""
+
+LOOP = """\
+from fmviz.synth.closed_loop import LoopConfig, closed_loop, loop_summary
+
+tiny = LoopConfig(demos_per_cause=2, deploy_per_cause=2, test_per_cause=1, budget=6, size=(32, 24), frames=24)
+loop_summary(closed_loop(seeds=(0,), config=tiny, progress=False))"""
+
+
 def quickstart() -> list:
     return [
         new_markdown_cell(
@@ -158,6 +176,24 @@ def navigation() -> list:
             'evaluation = run.evaluate(labels=["label"], baselines=["ea", "ra"])\nevaluation.summary()'
         ),
         new_code_cell('run.heatmap("label")'),
+        new_markdown_cell(
+            "## A runtime failure monitor\n"
+            "The monitor watches a stream of frames and alarms after k consecutive unsafe verdicts (the "
+            "paper uses k = 3). With no key it runs the learned frame classifier, trained on this run's "
+            "collisions and safe runs; `fmviz monitor RUN_DIR --source llm` runs the multimodal monitor "
+            "with the failure modes above as context (and `nocontext`, `llm-ad` for the paper's "
+            "baselines). Held-out runs come from the generator: the same building (in distribution) "
+            "and a restyled one (out of distribution). A small held-out set keeps this cell quick."
+        ),
+        new_code_cell(MONITOR),
+        new_markdown_cell(
+            "## Closing the loop\nA learned braking policy drives the generator's rooms; fmviz finds the "
+            "failure modes of its collisions; the same number of extra demonstrations is collected either "
+            "targeted at the modes' conditions or uniformly, and the policy retrained. This cell runs one "
+            "seed at a tiny size to show the mechanics; `python benchmarks/bench_closed_loop.py` runs "
+            "the measured version (several seeds, with a spread)."
+        ),
+        new_code_cell(LOOP),
         new_markdown_cell(PROVIDERS),
         new_markdown_cell(
             "## Targeted data collection\nPer failure mode, the conditions to collect more data in (from "

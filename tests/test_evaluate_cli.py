@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pandas as pd
 import plotly.io as pio
@@ -10,6 +11,7 @@ import pytest
 
 from fmviz.cli import main
 from fmviz.loaders import save_manifest
+from fmviz.testing import LoopbackServer, RecordedRequest
 from fmviz.views.evaluation import render_evaluation_section
 from tests.conftest import synthetic_dataset
 
@@ -67,3 +69,47 @@ def test_an_unknown_label_column_is_one_clear_line(run_dir, capsys) -> None:
 def test_an_unknown_baseline_is_one_clear_line(run_dir, capsys) -> None:
     assert main(["eval", str(run_dir), "--baselines", "kmeans", "--no-stability"]) == 2
     assert "unknown baseline" in capsys.readouterr().err
+
+
+def scripted_judge(request: RecordedRequest) -> str:
+    """Scores 8 for any pair sharing a word of four letters or more (scripted, not a model)."""
+    first, second = (
+        set(re.findall(r"[a-z]{4,}", t.lower())) for t in re.findall(r"<<<(.*?)>>>", request.prompt)
+    )
+    return json.dumps({"rationale": "scripted", "score": 8 if first & second else 2})
+
+
+def test_eval_with_a_judge_scores_the_taxonomy_through_the_provider_and_caches(
+    run_dir, tmp_path, monkeypatch, capsys
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "test-key")
+    cache = tmp_path / "judge.sqlite"
+    taxonomy = tmp_path / "causes.csv"
+    pd.DataFrame({"name": ["glass door collisions", "chair legs hit"]}).to_csv(taxonomy, index=False)
+    with LoopbackServer(scripted_judge) as server:
+        args = [
+            "eval",
+            str(run_dir),
+            "--taxonomy",
+            str(taxonomy),
+            "--judge",
+            "openai:judge-test",
+            "--base-url",
+            server.openai_base_url,
+            "--cache",
+            str(cache),
+            "--no-stability",
+        ]
+        assert main(args) == 0
+        n_categories = len(pd.read_csv(run_dir / "evaluation" / "taxonomy_matches__fmviz__offline.csv"))
+        clusters = json.loads((run_dir / "clusters.json").read_text())["clusters"]
+        assert server.count == 2 * len(clusters)  # one call per (cluster, category) pair
+        assert all(r.model == "judge-test" for r in server.requests)
+        server.reset()
+        assert main(args) == 0
+        assert server.count == 0
+    taxonomy_table = pd.read_csv(run_dir / "evaluation" / "taxonomy.csv")
+    assert taxonomy_table.loc[0, "judge"] == "llm"
+    assert taxonomy_table.loc[0, "threshold"] == 7.0
+    assert n_categories == 2
+    assert "judge openai:judge-test" in capsys.readouterr().err

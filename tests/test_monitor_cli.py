@@ -41,7 +41,7 @@ def test_a_malformed_severity_is_one_clear_line(run_dir, capsys) -> None:
 def test_the_learned_monitor_without_safe_runs_is_one_clear_line(run_dir, capsys) -> None:
     assert main(["monitor", str(run_dir), "--source", "learned"]) == 2
     err = capsys.readouterr().err.strip()
-    assert "safe_runs.csv does not exist" in err
+    assert "no safe_runs.csv" in err
     assert "Traceback" not in err
 
 
@@ -65,3 +65,29 @@ def test_held_out_sets_are_generated_once_and_read_back_identically(tmp_path) ->
         for a, b in zip(episodes, again[half], strict=True):
             np.testing.assert_array_equal(a.frames, b.frames)
             assert (a.failed, a.failure_time, a.failure_mode) == (b.failed, b.failure_time, b.failure_mode)
+
+
+def test_monitor_end_to_end_writes_table_ii_with_llm_rows_not_run_without_a_key(
+    tmp_path, capsys, monkeypatch
+) -> None:
+    from fmviz.synth import generate_navigation
+
+    for name in ("GEMINI_API_KEY", "GOOGLE_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    data = tmp_path / "nav"
+    generate_navigation(data, n_per_cause=1, n_safe=4, size=(32, 24), frames=12, progress=False)
+    run = tmp_path / "run"
+    assert main(["run", str(data), "--out", str(run), "--no-report", "--map-method", "pca"]) == 0
+    small = ["--n-per-cause", "1", "--n-safe", "2", "--size", "32x24", "--frames", "12"]
+    assert main(["monitor", str(run), "--source", "learned", *small]) == 0
+    cache = str(tmp_path / "calls.sqlite")
+    assert main(["monitor", str(run), "--source", "llm", "--llm", "gemini", "--cache", cache, *small]) == 0
+    table = pd.read_csv(run / "monitor" / "table.csv").set_index("method")
+    assert table.loc["learned", "status"] == "ok"
+    assert 0 <= table.loc["learned", "in_distribution_tpr"] <= 100
+    assert table.loc["llm", "status"].startswith("not run:")
+    assert pd.isna(table.loc["llm", "out_of_distribution_f1"])
+    text = (run / "monitor" / "table.md").read_text()
+    assert "| llm | not run |" in text
+    metrics = pd.read_csv(run / "monitor" / "metrics.csv")
+    assert set(metrics["method"]) == {"learned", "llm"}

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from fmviz import LLM
+    from fmviz.evaluate import Evaluation, Taxonomy
     from fmviz.pipeline import Run
 
 __all__ = ["register"]
@@ -52,14 +53,41 @@ def _model(spec: str | None, args: argparse.Namespace, domain: str) -> LLM | Non
     return make_engine(spec, options).llm  # type: ignore[attr-defined]
 
 
-def _cmd_eval(args: argparse.Namespace) -> int:
-    from fmviz.evaluate import evaluate_run, load_taxonomy
+def _evaluate(
+    args: argparse.Namespace,
+    run: Run,
+    labels: list[str],
+    taxonomy: Taxonomy | None,
+    baselines: list[str],
+    judge: LLM | None,
+    labeller: LLM | None,
+) -> Evaluation:
+    from fmviz.evaluate import evaluate_run
     from fmviz.offline.embeddings import Embedder
+
+    return evaluate_run(
+        run.dataset,
+        run.reasons,
+        run.clusters,
+        run.current_assignments,
+        labels=labels,
+        taxonomy=taxonomy,
+        baselines=baselines,
+        judge=judge,
+        labeller=labeller,
+        embedder=Embedder(args.embedding_model) if args.embedding_model else None,
+        seed=args.seed,
+        stability=not args.no_stability,
+    )
+
+
+def _cmd_eval(args: argparse.Namespace) -> int:
+    from fmviz.evaluate import load_taxonomy
     from fmviz.views.evaluation import EVALUATION_DIR, write_evaluation
 
     run = load_run_folder(args.run_dir, args.data)
     dataset = run.dataset
-    labels = [c for item in args.labels for c in [item.strip()] if c] if args.labels else []
+    labels = [item.strip() for item in args.labels or [] if item.strip()]
     if not labels and any(e.label for e in dataset):
         labels = ["label"]
     taxonomy_name = args.taxonomy or DEFAULT_TAXONOMY.get(dataset.domain)
@@ -73,20 +101,11 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         f"judge {judge.spec if judge else 'none (similarity by embeddings)'}",
         file=sys.stderr,
     )
-    evaluation = evaluate_run(
-        dataset,
-        run.reasons,
-        run.clusters,
-        run.current_assignments,
-        labels=labels,
-        taxonomy=taxonomy,
-        baselines=baselines,
-        judge=judge,
-        labeller=labeller,
-        embedder=Embedder(args.embedding_model) if args.embedding_model else None,
-        seed=args.seed,
-        stability=not args.no_stability,
-    )
+    try:
+        evaluation = _evaluate(args, run, labels, taxonomy, baselines, judge, labeller)
+    except ImportError as exc:  # an optional extra (bertopic) is missing: say which, no traceback
+        print(f"fmviz: error: {exc}", file=sys.stderr)
+        return 2
     folder = Path(args.run_dir) / EVALUATION_DIR
     written = write_evaluation(evaluation, folder)
     summary = evaluation.summary()

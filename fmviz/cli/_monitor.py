@@ -88,14 +88,14 @@ def _heldout(args: argparse.Namespace, out: Path) -> dict[str, list]:
         sets: dict[str, list] = {}
         for row in table.to_dict(orient="records"):
             key = f"{row['half']}/{row['id']}"
-            failure_time = row["failure_time"] if row["failed"] else None
+            failure_time = float(data[key + "/failure_time"]) if row["failed"] else None
             sets.setdefault(row["half"], []).append(
                 MonitorEpisode(
                     id=row["id"],
                     frames=data[key + "/frames"],
                     times=data[key + "/times"],
                     failed=bool(row["failed"]),
-                    failure_time=None if failure_time is None else float(failure_time),
+                    failure_time=failure_time,
                     failure_mode=row["failure_mode"] or None,
                     task=row["task"],
                 )
@@ -108,12 +108,14 @@ def _heldout(args: argparse.Namespace, out: Path) -> dict[str, list]:
         for e in episodes:
             arrays[f"{half}/{e.id}/frames"] = e.frames
             arrays[f"{half}/{e.id}/times"] = e.times
+            arrays[f"{half}/{e.id}/failure_time"] = np.array(
+                np.nan if e.failure_time is None else e.failure_time
+            )
             rows.append(
                 {
                     "half": half,
                     "id": e.id,
                     "failed": e.failed,
-                    "failure_time": e.failure_time,
                     "failure_mode": e.failure_mode or "",
                     "task": e.task,
                 }
@@ -131,7 +133,8 @@ def _source(args: argparse.Namespace, run: object) -> object:
         safe = load_safe_runs(dataset)
         if safe is None:
             raise ValueError(
-                f"the learned monitor trains on safe runs too; {dataset.root}/safe_runs.csv does not exist"
+                "the learned monitor trains on safe runs too, and no safe_runs.csv is next to "
+                f"the dataset ({dataset.root}) or its recordings; pass --data DATA_DIR"
             )
         episodes = monitor_episodes(dataset, failed=True) + monitor_episodes(safe, failed=False)
         print(f"fmviz monitor: training the frame classifier on {len(episodes)} episodes", file=sys.stderr)

@@ -77,7 +77,7 @@ def bertopic_baseline(
     from fmviz.offline.embeddings import Embedder
 
     items = list(reasons)
-    # UMAP's spectral layout needs more points than components + neighbours can degenerate to
+    # BERTopic's defaults (5 UMAP components, 15 neighbours, topics of 10 or more) cannot model fewer
     if len(items) < 10:
         raise ValueError(f"BERTopic needs at least 10 reasons to find topics, got {len(items)}")
     embedder = embedder if embedder is not None else Embedder()

@@ -148,7 +148,12 @@ def evaluate_run(
     if "bertopic" in baselines or "bertopic-llm" in baselines:
         from fmviz.evaluate.baselines import bertopic_baseline, bertopic_llm_baseline
 
-        base = bertopic_baseline(reasons, embedder=embedder, seed=seed)
+        try:
+            base = bertopic_baseline(reasons, embedder=embedder, seed=seed)
+        except ValueError as exc:  # too few reasons for a topic model: the other comparisons still run
+            out.notes.append(f"BERTopic baselines skipped: {exc}.")
+            baselines = [b for b in baselines if b not in ("bertopic", "bertopic-llm")]
+    if "bertopic" in baselines or "bertopic-llm" in baselines:
         if "bertopic" in baselines:
             sets["BERTopic"] = base
         if "bertopic-llm" in baselines:

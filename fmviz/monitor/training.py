@@ -28,12 +28,27 @@ __all__ = ["load_safe_runs", "monitor_episodes", "train_learned_source"]
 _ALL = 100_000
 
 
+def _safe_runs_folders(dataset: Dataset) -> list[Path]:
+    """Where a ``safe_runs.csv`` may be: the dataset folder, then the folders its recordings live in.
+
+    A run folder keeps a copy of the manifest only; its videos (and the safe runs next to them)
+    stay in the original data folder, e.g. ``sample_data/navigation/videos/*.mp4``.
+    """
+    folders = [Path(dataset.root)] if dataset.root is not None else []
+    for episode in dataset:
+        if isinstance(episode.source, (str, Path)):
+            source = Path(episode.source)
+            folders += [source.parent, source.parent.parent]
+    return list(dict.fromkeys(f.resolve() for f in folders))
+
+
 def load_safe_runs(dataset: Dataset) -> Dataset | None:
-    """The dataset's ``safe_runs.csv`` (runs that ended without failure), if it ships one."""
-    if dataset.root is None or not (Path(dataset.root) / "safe_runs.csv").exists():
-        return None
-    frame = pd.read_csv(Path(dataset.root) / "safe_runs.csv")
-    return Dataset.from_frame(frame, name=f"{dataset.name}-safe", root=dataset.root, domain=dataset.domain)
+    """The ``safe_runs.csv`` shipped with the dataset (runs that ended without failure), if any."""
+    for folder in _safe_runs_folders(dataset):
+        if (folder / "safe_runs.csv").exists():
+            frame = pd.read_csv(folder / "safe_runs.csv")
+            return Dataset.from_frame(frame, name=f"{dataset.name}-safe", root=folder, domain=dataset.domain)
+    return None
 
 
 def _read(episode: Episode, fps: float) -> tuple[np.ndarray, np.ndarray]:

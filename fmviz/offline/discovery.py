@@ -368,7 +368,7 @@ def _centre_by_group(features: np.ndarray, groups: Sequence[object] | None) -> n
 
 def _applied_rule(curve: dict[int, float], rule: str) -> str:
     if curve and max(curve.values()) <= NO_STRUCTURE:
-        return f"size rule sqrt(n/2): no silhouette above {NO_STRUCTURE} (no substantial structure)"
+        return f"{rule}, at least sqrt(n/2): no silhouette above {NO_STRUCTURE} (no substantial structure)"
     return rule
 
 

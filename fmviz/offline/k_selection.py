@@ -33,14 +33,16 @@ def choose_k(
     """Pick k from a ``{k: silhouette}`` curve (see ``Discovery(k_rule=...)``).
 
     With ``n`` (the number of texts) and a curve that never rises above :data:`NO_STRUCTURE`,
-    the silhouette carries no information about k, and the size rule :func:`size_rule_k` picks
-    it instead: real narratives (NHTSA crash reports score 0.15-0.23 at every k) then get a
-    number of modes that grows with the corpus rather than the 3-7 themes a knee finds in noise.
+    the silhouette is too weak to stop at a small k, and the size rule :func:`size_rule_k` is a
+    floor under the rule's choice: real narratives (NHTSA crash reports score 0.15-0.23 at every
+    k) then get a number of modes that grows with the corpus rather than the 3-7 themes a knee
+    finds in noise, while a knee above the floor (8 causes of the navigation sample) still wins.
     """
+    if n is not None and curve and max(curve.values()) <= NO_STRUCTURE:
+        ks = sorted(curve)
+        return max(choose_k(curve, rule, tolerance), size_rule_k(n, ks[0], ks[-1]))
     ks = sorted(curve)
     scores = np.array([curve[k] for k in ks])
-    if n is not None and scores.max() <= NO_STRUCTURE:
-        return size_rule_k(n, ks[0], ks[-1])
     if rule == "max" or len(ks) < 3:
         return ks[int(np.argmax(scores))]
     if rule == "parsimony":

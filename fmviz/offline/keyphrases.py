@@ -168,7 +168,7 @@ class KeyphraseRepresentation:
         """
         k = len(centroids)
         keywords = self._keywords(texts, labels, k, centroids, embedder)
-        phrases = failure_phrases(texts, labels, k, seed=self.seed)
+        phrases = failure_phrases(texts, labels, k, top_n=8, seed=self.seed)
         n = max(int((labels >= 0).sum()), 1)
         out = []
         for c in range(k):
@@ -177,10 +177,11 @@ class KeyphraseRepresentation:
             order = members[np.argsort(-closeness, kind="stable")]
             reps = [int(i) for i in order[: max(self.n_examples, 5)]]
             words = keywords[c]
-            # a failure-mode phrase when the members share one, else the keyphrase title
-            name = title(phrases[c][0]) if phrases[c] else keyphrase_name(words, c)
+            # the readable clause that carries the cluster's distinctive words, else the keyphrases
+            ranked = _by_keywords(phrases[c], words)
+            name = title(ranked[0]) if ranked else keyphrase_name(words, c)
             typical = texts[reps[0]] if reps else ""
-            description = describe_members(phrases[c], typical, len(members) / n)
+            description = describe_members(ranked[:3], typical, len(members) / n)
             out.append(ClusterDescription(name, words, description, reps))
         return out
 
@@ -279,6 +280,21 @@ def _drop_nested(phrases: list[str]) -> list[str]:
             continue
         kept.append(phrase)
     return kept
+
+
+def _by_keywords(phrases: list[str], keywords: list[str]) -> list[str]:
+    """Phrases ordered by how many words they share with the leading keyphrases, then by rank.
+
+    A clause is readable; the c-TF-IDF keyphrases are what sets the cluster apart ("glass door").
+    The name is the clause that carries most of them.
+    """
+    lead = keywords[:4]
+
+    def carried(phrase: str) -> int:  # leading keyphrases count more (4, 3, 2, 1)
+        words = set(phrase.split())
+        return sum(len(lead) - i for i, key in enumerate(lead) if set(key.split()) & words)
+
+    return sorted(phrases, key=lambda p: -carried(p))
 
 
 def keyphrase_name(keywords: list[str], index: int) -> str:

@@ -18,15 +18,9 @@ from fmviz.offline.assign import cluster_texts, cluster_vectors
 from fmviz.offline.discovery import Representation
 from fmviz.offline.embeddings import Embedder, unit_rows
 from fmviz.results import OUTLIER, Assignments, Cluster, ClusterSet, Reasons, Split
+from fmviz.results.edits import members_to_split
 
 __all__ = ["add_scope", "split_cluster"]
-
-
-def _members(
-    reasons: Reasons, clusters: ClusterSet, assignments: Assignments | None, cluster_id: str
-) -> list[str]:
-    ids = assignments.members(cluster_id) if assignments is not None else clusters.members(cluster_id)
-    return [i for i in ids if i in reasons]
 
 
 def split_cluster(
@@ -41,12 +35,7 @@ def split_cluster(
     seed: int = 0,
 ) -> Split:
     """Split ``cluster_id`` into ``n`` parts by k-means on its members' embeddings (not applied)."""
-    clusters[cluster_id]  # raises KeyError naming the known ids
-    if n < 2:
-        raise ValueError(f"split {cluster_id}: ask for 2 or more parts, not {n}")
-    members = _members(reasons, clusters, assignments, cluster_id)
-    if len(members) < n:
-        raise ValueError(f"split {cluster_id}: it has {len(members)} member(s) with a reason, fewer than {n}")
+    members = members_to_split(cluster_id, clusters, assignments, reasons, n)
     texts = [reasons[e].text for e in members]
     x = embedder.embed(texts)
     raw = KMeans(n_clusters=n, n_init=10, random_state=seed).fit_predict(x)

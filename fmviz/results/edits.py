@@ -23,8 +23,9 @@ from fmviz.results._work import Work
 from fmviz.results.assignments import OUTLIER, Assignment, Assignments
 from fmviz.results.clusters import ClusterSet, EditLog
 from fmviz.results.ops import LogEntry, Operation
+from fmviz.results.reasons import Reasons
 
-__all__ = ["EditResult", "apply_edits", "reconcile", "redo", "replay", "undo"]
+__all__ = ["EditResult", "apply_edits", "members_to_split", "reconcile", "redo", "replay", "undo"]
 
 
 @dataclass
@@ -134,6 +135,24 @@ def reconcile(clusters: ClusterSet, assignments: Assignments) -> EditResult:
         return EditResult(clusters, restored, touched, [])
     rows, touched = _orphans_pending(list(assignments), set(clusters.ids))
     return EditResult(clusters, assignments.with_rows(rows, cluster_set_version=current), touched, [])
+
+
+def members_to_split(
+    cluster_id: str, clusters: ClusterSet, assignments: Assignments | None, reasons: Reasons, n: int
+) -> list[str]:
+    """The episodes a split of ``cluster_id`` into ``n`` parts divides: assigned members with a reason.
+
+    Falls back to the discovery membership when there are no assignments yet. Raises
+    ``ValueError`` (naming the cluster) for fewer than 2 parts or fewer members than parts.
+    """
+    clusters[cluster_id]  # KeyError naming the known ids
+    if n < 2:
+        raise ValueError(f"split {cluster_id}: ask for 2 or more parts, not {n}")
+    ids = assignments.members(cluster_id) if assignments is not None else clusters.members(cluster_id)
+    members = [i for i in ids if i in reasons]
+    if len(members) < n:
+        raise ValueError(f"split {cluster_id}: it has {len(members)} member(s) with a reason, fewer than {n}")
+    return members
 
 
 def _restore(assignments: Assignments, entries: Sequence[LogEntry], target: ClusterSet) -> Assignments:

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from fmviz.prompts import PromptSet, load_prompts
 from fmviz.providers.base import LLMRequest
 from fmviz.results import Assignments, ClusterSet, Reasons, Split
+from fmviz.results.edits import members_to_split
 
 if TYPE_CHECKING:
     from fmviz.providers.runner import LLM
@@ -59,12 +60,7 @@ def split_cluster(
     reason. Raises ``ValueError`` when there are fewer members than parts.
     """
     cluster = clusters[cluster_id]
-    if n < 2:
-        raise ValueError(f"split {cluster_id}: ask for 2 or more parts, not {n}")
-    ids = assignments.members(cluster_id) if assignments is not None else clusters.members(cluster_id)
-    members = [i for i in ids if i in reasons]
-    if len(members) < n:
-        raise ValueError(f"split {cluster_id}: it has {len(members)} member(s) with a reason, fewer than {n}")
+    members = members_to_split(cluster_id, clusters, assignments, reasons, n)
     prompts = prompts or load_prompts("generic")
     numbered = "\n".join(f"{k}. {' '.join(reasons[e].text.split())}" for k, e in enumerate(members, 1))
     request = LLMRequest(

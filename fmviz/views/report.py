@@ -112,6 +112,19 @@ def _labels_section(result: RunResult) -> str:
     )
 
 
+def _monitor_section(run_dir: Path) -> str:
+    """The Table-II-like table ``fmviz monitor`` wrote into the run folder, if it ran."""
+    table = run_dir / "monitor" / "table.csv"
+    if not table.exists():
+        return ""
+    return (
+        "<h2>Runtime failure monitor</h2><p class=muted>From <code>fmviz monitor</code>: held-out runs, "
+        "in distribution (IID) and out of distribution (OOD); rates in percent, an alarm after k "
+        "consecutive unsafe verdicts; lead time is how long before the failure the first alarm fired. "
+        "Sources with no key and no cached calls are listed as not run.</p>" + _table(pd.read_csv(table))
+    )
+
+
 def _widgets_section(result: RunResult) -> str:
     """The embedding map and the clip scrubber as live widgets, linked, from their saved state."""
     from fmviz.views._widget import link
@@ -188,6 +201,7 @@ def render_report(
     parts.append(_labels_section(result))
     if run_dir is not None:
         parts.append(render_evaluation_section(run_dir))
+        parts.append(_monitor_section(Path(run_dir)))
     if widgets:
         parts.append(_widgets_section(result))
     parts.append("<h2>Examples per failure mode</h2>" + _examples(result, examples_per_cluster))
