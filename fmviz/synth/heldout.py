@@ -17,8 +17,9 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from fmviz.monitor.evaluate import MonitorEpisode
+from fmviz.synth._physics import _camera_pose
 from fmviz.synth._render import Camera, render
-from fmviz.synth.navigation import NavEpisode, _camera_pose, plan_episodes, simulate_episode
+from fmviz.synth.navigation import NavEpisode, plan_episodes, simulate_episode
 
 __all__ = ["OOD_FLOORS", "OOD_WALLS", "monitor_episode", "monitor_test_sets", "restyle_episode"]
 

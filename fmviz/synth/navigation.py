@@ -24,7 +24,6 @@ Examples
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,14 +33,22 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from fmviz.episodes import Dataset
+from fmviz.synth._facts import _facts
+from fmviz.synth._failure_scenes import build_failure_scene
 from fmviz.synth._narrative import failure_narrative, safe_narrative
-from fmviz.synth._render import Camera, Prim, cast_depth, render
+from fmviz.synth._physics import (
+    _camera_pose,
+    _Footprint,
+    _integrate,
+    _poses_at,
+    _Run,
+)
+from fmviz.synth._render import Camera, render
 from fmviz.synth._scenes import (
     CAUSES,
     SAFE_KINDS,
     TARGET_PARTS,
     Scene,
-    build_failure_scene,
     build_safe_scene,
 )
 
@@ -55,15 +62,6 @@ __all__ = [
     "simulate_episode",
 ]
 
-BASE_RADIUS = 0.25
-BASE_TOP = 0.35
-MAST_RADIUS = 0.06
-MAST_TOP = 0.95
-CAMERA_FORWARD = 0.08
-BRAKE_DECEL = 1.2  # m/s^2
-BRAKE_LATENCY = 0.15  # s
-SENSOR_RANGE = 8.0  # m, the depth sensor's maximum reading
-_DT = 0.01  # integration step, s
 _TASK = "Drive the office delivery robot from {start} to {goal} without touching anything."
 _SUCCESS = "The robot reaches {goal} with no contact between its body and any object or wall."
 _PLACES = [
@@ -99,131 +97,6 @@ class NavEpisode:
     facts: dict[str, Any] = field(default_factory=dict)
     poses: np.ndarray | None = None  # (K, 3) robot x, y, heading per frame
     scene: Scene | None = None
-
-
-@dataclass
-class _Run:
-    times: np.ndarray
-    poses: np.ndarray  # (n, 3): x, y, heading
-    speeds: np.ndarray
-    rates: np.ndarray
-    contact_time: float | None
-    contact_prim: int | None
-
-
-class _Footprint:
-    """Vectorised 2-D clearance between the robot and every primitive."""
-
-    def __init__(self, prims: list[Prim]) -> None:
-        self.prims = prims
-        radius = []
-        for p in prims:
-            radius.append(BASE_RADIUS if p.z0 < BASE_TOP else MAST_RADIUS if p.z0 < MAST_TOP else -np.inf)
-        self.radius = np.array(radius)  # -inf: above the robot, never touched
-        self.is_seg = np.array([p.kind == "seg" for p in prims])
-        self.a = np.array([p.a for p in prims], dtype=float)
-        self.b = np.array([p.b for p in prims], dtype=float)
-        self.e = np.where(self.is_seg[:, None], self.b - self.a, 0.0)
-        self.e2 = np.maximum((self.e**2).sum(axis=1), 1e-12)
-        self.rho = np.where(self.is_seg, 0.0, self.b[:, 0])
-
-    def closest(self, x: float, y: float) -> tuple[np.ndarray, np.ndarray]:
-        """Closest point on each primitive's footprint and the clearance to it (m)."""
-        p = np.array([x, y])
-        s = np.clip(((p - self.a) * self.e).sum(axis=1) / self.e2, 0.0, 1.0)
-        seg_pt = self.a + s[:, None] * self.e
-        off = p - self.a
-        norm = np.maximum(np.hypot(off[:, 0], off[:, 1]), 1e-9)
-        cyl_pt = self.a + off * (self.rho / norm)[:, None]
-        point = np.where(self.is_seg[:, None], seg_pt, cyl_pt)
-        dist = np.hypot(*(p - point).T)
-        dist = np.where(self.is_seg, dist, norm - self.rho)
-        return point, dist - self.radius
-
-
-def _integrate(scene: Scene, t_end: float, stop_on_contact: bool) -> _Run:
-    """Drive the robot with fixed-step integration; find the first contact by interpolation."""
-    foot = _Footprint(scene.prims)
-    target_mask = np.array([p.obj in scene.targets for p in scene.prims])
-    drive = scene.drive
-    x, y, th = drive.start
-    v = drive.speed
-    turning = turned = braking = False
-    times, poses, speeds, rates = [0.0], [(x, y, th)], [v], [0.0]
-    _, clear = foot.closest(x, y)
-    if clear.min() <= 0:
-        return _Run(
-            np.array(times), np.array(poses), np.array(speeds), np.array(rates), 0.0, int(clear.argmin())
-        )
-    n_steps = math.ceil(t_end / _DT)
-    for step in range(1, n_steps + 1):
-        t = step * _DT
-        omega = drive.wobble_amp * math.sin(2 * math.pi * t / drive.wobble_period + drive.wobble_phase)
-        if drive.turn_at_x is not None and not turned and (turning or x >= drive.turn_at_x):
-            turning = True
-            omega = drive.turn_rate
-        if braking:
-            v = max(0.0, v - drive.decel * _DT)
-            omega = 0.0 if v == 0 else omega
-        prev = (x, y, th)
-        x += v * math.cos(th) * _DT
-        y += v * math.sin(th) * _DT
-        th += omega * _DT
-        if turning and (th - drive.turn_to) * math.copysign(1, drive.turn_rate) >= 0:
-            th, turning, turned = drive.turn_to, False, True
-        _, new_clear = foot.closest(x, y)
-        if stop_on_contact and new_clear.min() <= 0:
-            c0, c1 = float(clear.min()), float(new_clear.min())
-            frac = c0 / max(c0 - c1, 1e-12)
-            t_c = t - _DT + frac * _DT
-            pose = tuple(prev[i] + frac * ((x, y, th)[i] - prev[i]) for i in range(3))
-            times.append(t_c)
-            poses.append(pose)
-            speeds.append(v)
-            rates.append(omega)
-            return _Run(
-                np.array(times),
-                np.array(poses),
-                np.array(speeds),
-                np.array(rates),
-                t_c,
-                int(new_clear.argmin()),
-            )
-        clear = new_clear
-        if (
-            drive.stop_at_clearance is not None
-            and not braking
-            and target_mask.any()
-            and float(clear[target_mask].min()) <= drive.stop_at_clearance
-        ):
-            braking = True
-        times.append(t)
-        poses.append((x, y, th))
-        speeds.append(v)
-        rates.append(omega)
-    return _Run(np.array(times), np.array(poses), np.array(speeds), np.array(rates), None, None)
-
-
-def _poses_at(run: _Run, times: np.ndarray) -> np.ndarray:
-    return np.stack([np.interp(times, run.times, run.poses[:, i]) for i in range(3)], axis=1)
-
-
-def _camera_pose(pose: np.ndarray) -> tuple[float, float, float]:
-    x, y, th = (float(v) for v in pose)
-    return (x + CAMERA_FORWARD * math.cos(th), y + CAMERA_FORWARD * math.sin(th), th)
-
-
-def _robot_side(bearing: float, mast: bool) -> str:
-    if mast:
-        return "mast"
-    deg = (math.degrees(bearing) + 180) % 360 - 180
-    if abs(deg) < 20:
-        return "front"
-    if abs(deg) < 65:
-        return "front-left" if deg > 0 else "front-right"
-    if abs(deg) < 120:
-        return "left side" if deg > 0 else "right side"
-    return "rear"
 
 
 def simulate_episode(
@@ -328,100 +201,6 @@ def _check(scene: Scene, run: _Run, duration: float, fps: float, safe: bool) -> 
     if min(before) < 0.005:
         return None
     return times
-
-
-def _facts(
-    scene: Scene,
-    run: _Run,
-    poses: np.ndarray,
-    times: np.ndarray,
-    coverage: np.ndarray,
-    fps: float,
-    rng: np.random.Generator,
-    safe: bool,
-) -> dict[str, Any]:
-    """Numbers read off the simulator state, the raw material of the narrative."""
-    facts: dict[str, Any] = dict(scene.facts)
-    last = poses[-1]
-    speed = float(np.interp(times[-1], run.times, run.speeds))
-    lux = {"bright": 900, "normal": 480, "dim": 120}[scene.lighting] * scene.light
-    facts.update(
-        place=scene.place,
-        lighting=scene.lighting,
-        lux=int(round(lux / 10) * 10),
-        speed_mps=round(speed, 2),
-        start_speed_mps=round(scene.drive.speed, 2),
-        heading_deg=round(math.degrees(float(last[2])), 1),
-        yaw_rate_dps=round(math.degrees(float(np.interp(times[-1], run.times, run.rates))), 1),
-        travelled_m=round(float(np.hypot(*(poses[-1, :2] - poses[0, :2]))), 2),
-        clip_s=round(float(times[-1] - times[0]), 1),
-        corridor_width_m=round(scene.width, 2),
-        distractors=[o.name for o in scene.objects if o.role == "distractor"],
-        stopping_distance_m=round(speed**2 / (2 * BRAKE_DECEL) + speed * BRAKE_LATENCY, 2),
-    )
-    foot = _Footprint(scene.prims)
-    if safe:
-        clear = np.array([foot.closest(*p[:2])[1] for p in poses])
-        nearest = clear.min(axis=0)
-        if scene.drive.stop_at_clearance is not None:  # report the obstacle it stopped for
-            nearest = np.where([p.obj in scene.targets for p in scene.prims], nearest, np.inf)
-        prim = int(nearest.argmin())
-        obj = scene.objects[scene.prims[prim].obj]
-        facts.update(
-            safe_kind=_safe_kind(scene),
-            min_clearance_m=round(float(nearest.min()), 2),
-            nearest_object=obj.name if obj.role != "building" else "wall",
-            final_speed_mps=round(speed, 2),
-        )
-        if scene.targets:
-            target = scene.objects[scene.targets[0]]
-            facts.update(object=target.name, object_colour=target.colour)
-        return facts
-    prim = scene.prims[int(run.contact_prim)]  # type: ignore[arg-type]
-    obj = scene.objects[prim.obj]
-    points, _ = foot.closest(float(last[0]), float(last[1]))
-    cp = points[int(run.contact_prim)]  # type: ignore[arg-type]
-    bearing = math.atan2(cp[1] - last[1], cp[0] - last[0]) - float(last[2])
-    seen = np.nonzero(coverage > 0)[0]
-    k = len(times)
-    back = min(k - 1, round(fps))  # one second before contact
-    cam_back = _camera_pose(poses[-1 - back])
-    others = [p for p in scene.prims if p.obj not in scene.targets]  # what a sensor blind to it reads
-    facts.update(
-        object=obj.name,
-        object_colour=obj.colour,
-        object_size_cm=tuple(round(100 * s) for s in obj.size),
-        object_part=prim.part,
-        contact_point=_robot_side(bearing, foot.radius[int(run.contact_prim)] == MAST_RADIUS),  # type: ignore[arg-type]
-        contact_xy=(round(float(cp[0]), 2), round(float(cp[1]), 2)),
-        coverage_last_pct=round(100 * float(coverage[-1]), 1),
-        coverage_1s_pct=round(100 * float(coverage[-1 - back]), 1),
-        visible_at_contact=bool(coverage[-1] > 0),
-        last_seen_s=round(float(times[-1] - times[seen[-1]]), 1) if len(seen) else None,
-        first_seen_m=round(float(foot.closest(*poses[seen[0], :2])[1][int(run.contact_prim)]), 2)  # type: ignore[index]
-        if len(seen)
-        else None,
-        depth_beam_1s_m=round(min(cast_depth(others, cam_back, see_glass=False), SENSOR_RANGE), 2),
-        true_range_1s_m=round(min(cast_depth(scene.prims, cam_back, see_glass=True), SENSOR_RANGE), 2),
-        impact_force_n=round(float(rng.uniform(25, 60)) * speed * 4),
-    )
-    stopping = facts["stopping_distance_m"]
-    if rng.random() < 0.5:
-        facts["detected_m"] = None
-    else:
-        facts["detected_m"] = round(float(rng.uniform(0.02, 0.8)) * stopping, 2)
-    return facts
-
-
-def _safe_kind(scene: Scene) -> str:
-    drive = scene.drive
-    if drive.stop_at_clearance is not None:
-        return "stopped_before_obstacle"
-    if drive.turn_at_x is not None:
-        return "through_doorway"
-    if "gap_width_m" in scene.facts:
-        return "through_wide_gap"
-    return "clear_corridor"
 
 
 def _write_video(frames: np.ndarray, path: Path, fps: float) -> None:

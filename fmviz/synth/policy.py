@@ -23,7 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from fmviz.monitor.learned import FrameClassifier
-from fmviz.synth.navigation import BRAKE_DECEL, BRAKE_LATENCY, NavEpisode, _Footprint
+from fmviz.synth._physics import BRAKE_DECEL, BRAKE_LATENCY, _Footprint
+from fmviz.synth.navigation import NavEpisode
 
 __all__ = ["BrakePolicy", "Rollout", "expert_brake_labels", "rollout"]
 

@@ -32,7 +32,8 @@ def test_exported_quickstart_opens_offline_with_widgets_and_figures(probe, repor
     assert int(page.evaluate("document.body.dataset.fmvizWidgets")) >= 3  # triage view and editor
     assert page.locator(".fmviz-map-legend-item").count() >= 2
     assert page.locator(".fmviz-scrub-frame").first.get_attribute("src").startswith("blob:")
-    assert "Read-only" in page.inner_text("body")  # the editor says it needs a kernel to edit
+    # with no kernel to answer its hello, the editor says it is read-only (after its 2.5 s wait)
+    page.wait_for_selector("text=Read-only", timeout=15000)
     page.wait_for_timeout(500)
     probe.screenshot("quickstart_report")
     assert probe.blocked == []
