@@ -143,7 +143,7 @@ class EmbeddingMap(FmvizWidget):
     @classmethod
     def from_frame(cls, frame: pd.DataFrame, **kwargs: Any) -> EmbeddingMap:
         """The map of an ``embedding_map`` DataFrame (``x, y, episode_id, cluster_id``, and
-        optionally ``cluster_name`` and ``text``), as ``PipelineResult.embedding_map`` holds it.
+        optionally ``cluster_name`` and ``text``), as ``Run.embedding_map`` holds it.
 
         Examples
         --------
