@@ -50,6 +50,8 @@ class ScrubberEpisode:
     cluster_id: str = ""
     cluster_name: str = ""
     rationale: str = ""
+    #: Whether a loader can fetch this episode's frames (``None``: whenever a loader is given).
+    has_clip: bool | None = None
 
 
 class Scrubber(FmvizWidget):
@@ -152,7 +154,8 @@ class Scrubber(FmvizWidget):
                 "cluster_name": str(e.cluster_name or e.cluster_id or ""),
                 "rationale": str(e.rationale or ""),
                 "outlier": str(e.cluster_id) == _OUTLIER,
-                "has_source": bool(len(e.frames)) or loader is not None,
+                "has_source": bool(len(e.frames))
+                or (loader is not None and (e.has_clip if e.has_clip is not None else True)),
             }
             for e in items
         ]
@@ -195,6 +198,7 @@ class Scrubber(FmvizWidget):
                     cluster_id=cluster_id,
                     cluster_name="Outlier" if cluster_id == _OUTLIER else names.get(cluster_id, cluster_id),
                     rationale=assignment.rationale if assignment is not None else "",
+                    has_clip=episode.has_frames,
                 )
             )
         thumbs = (
