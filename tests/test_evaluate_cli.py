@@ -113,3 +113,10 @@ def test_eval_with_a_judge_scores_the_taxonomy_through_the_provider_and_caches(
     assert taxonomy_table.loc[0, "threshold"] == 7.0
     assert n_categories == 2
     assert "judge openai:judge-test" in capsys.readouterr().err
+
+
+def test_eval_brings_an_existing_report_up_to_date(run_dir) -> None:
+    assert main(["report", str(run_dir)]) == 0
+    assert 'id="evaluation"' not in (run_dir / "report.html").read_text(encoding="utf-8")
+    assert main(["eval", str(run_dir), "--baselines", "ea,ra", "--no-stability"]) == 0
+    assert 'id="evaluation"' in (run_dir / "report.html").read_text(encoding="utf-8")

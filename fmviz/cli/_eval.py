@@ -120,6 +120,9 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     for note in evaluation.notes:
         print(f"note: {note}")
     print(f"{len(written)} files -> {folder}")
+    report = Path(args.run_dir) / "report.html"
+    if report.exists():  # the report shows the evaluation: bring it up to date
+        print(f"report -> {run.write_report(report)}")
     if judge is not None and len(judge.ledger.to_frame()):
         print(f"judge cost: ${judge.ledger.total_cost:.4f}")
     return 0
