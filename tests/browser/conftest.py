@@ -41,6 +41,15 @@ LAUNCH_FLAGS = [
 LOCAL_SCHEMES = ("file:", "data:", "blob:", "about:")
 
 
+#: Untrusted strings every widget and export must render as inert text.
+INJECTIONS = [
+    "<script>alert('script')</script>",
+    "<img src=x onerror=alert('img')>",
+    '"><svg onload=alert("svg")>',
+    "[click](javascript:alert('link'))",
+]
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     playwright_api = pytest.importorskip("playwright.sync_api", reason="pip install -e '.[test-browser]'")

@@ -11,15 +11,9 @@ from _view_runs import make_run
 
 from fmviz.results import Cluster, ClusterSet, MarkOutlier, Merge, Move, Split, Update
 from fmviz.views.cluster_editor import ClusterEditor
+from tests.browser.conftest import INJECTIONS
 
 pytestmark = pytest.mark.e2e
-
-INJECTIONS = [
-    "<script>alert('script')</script>",
-    "<img src=x onerror=alert('img')>",
-    '"><svg onload=alert("svg")>',
-    "[click](javascript:alert('link'))",
-]
 
 
 def request_of(probe) -> dict:

@@ -8,15 +8,9 @@ import numpy as np
 import pytest
 
 from fmviz.views.embedding_map import EmbeddingMap
+from tests.browser.conftest import INJECTIONS
 
 pytestmark = pytest.mark.e2e
-
-INJECTIONS = [
-    "<script>alert('script')</script>",
-    "<img src=x onerror=alert('img')>",
-    '"><svg onload=alert("svg")>',
-    "[click](javascript:alert('link'))",
-]
 
 
 def _grid_map(**kwargs: object) -> EmbeddingMap:

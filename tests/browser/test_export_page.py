@@ -19,15 +19,10 @@ from fmviz.views._widget import link
 from fmviz.views.embedding_map import EmbeddingMap
 from fmviz.views.export import embed_widgets_html
 from fmviz.views.scrubber import Scrubber, ScrubberEpisode
+from tests.browser.conftest import INJECTIONS
 
 pytestmark = pytest.mark.e2e
 
-INJECTIONS = [
-    "<script>alert('script')</script>",
-    "<img src=x onerror=alert('img')>",
-    '"><svg onload=alert("svg")>',
-    "[click](javascript:alert('link'))",
-]
 
 _SETUP = f"""
 import numpy as np

@@ -12,15 +12,9 @@ from _view_runs import make_run
 from fmviz.results import Cluster, ClusterSet, Reason, Reasons
 from fmviz.views.ensemble_view import EnsembleView
 from fmviz.views.taxonomy_heatmap import TaxonomyHeatmap
+from tests.browser.conftest import INJECTIONS
 
 pytestmark = pytest.mark.e2e
-
-INJECTIONS = [
-    "<script>alert('script')</script>",
-    "<img src=x onerror=alert('img')>",
-    '"><svg onload=alert("svg")>',
-    "[click](javascript:alert('link'))",
-]
 
 
 def pixel(probe, x: float, y: float) -> tuple[int, int, int]:
