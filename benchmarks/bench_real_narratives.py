@@ -230,6 +230,8 @@ def main() -> None:
     result["embedding_speed"] = embedding_speed([texts[i] for i in kept][: args.speed_sample])
     print(f"embedding speed on the same cleaned narratives: {result['embedding_speed']}")
     result["k_curve"] = selection.get("scores")
+    result["k_rule_applied"] = selection.get("applied")
+    result["source_signal"] = clusters.provenance.get("source_signal")
     result["seconds_embed"] = round(t_embed, 2)
     result["seconds_clusters_assign"] = round(t_ours, 2)
     print(json.dumps(result))

@@ -17,9 +17,15 @@ thread pool, the SQLite cache, the ledger, JSON validation) does not eat into th
 * Video mode (``--mode video``, or ``both``, the default): the same, with every episode a
   720p 30 fps H.264 clip whose 8 tail frames (2 fps, 512 px) go with the request, so fmviz
   must decode, convert, resize and JPEG-encode each tail while earlier requests are in
-  flight. Baseline in the same run: the CPU cost of preparing one episode alone (decode and
-  encode, measured serially), which sets the machine's ceiling ``cores / cost``; the target
-  is 0.8 of the ideal 80 requests/s, or of that ceiling where the cores cannot reach it.
+  flight. On a small machine the cores, not the provider, set the pace, so the ceiling is
+  measured in the same run: ``cores / c`` where ``c`` is the CPU seconds (thread time) of
+  preparing one episode alone, single-threaded, without the server. Reported:
+  ``ratio_of_ideal`` (of 80 requests/s) and ``ratio_of_cpu_ceiling`` (of the lower of the
+  two; the target, 0.8). The CPU-seconds ceiling assumes the cores are all ours; on a
+  shared machine ``cores_busy`` (CPU this process got per second) says how far they were
+  not, and ``ratio_of_prepare_pool`` compares with the bare prepare work on the same
+  cores just before and after the run, under the same load. ``--repeats`` reports the
+  median run; ``load_average_1min`` is recorded with every run.
 
 The episodes, clips and the server's answers are synthetic (scripted), not real data.
 
@@ -30,6 +36,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import statistics
 import sys
 import tempfile
 import time
@@ -52,7 +60,7 @@ from fmviz.providers.runner import LLM
 from fmviz.stages import infer_reasons
 from fmviz.stages.reasons import build_reason_request
 from fmviz.testing import LoopbackServer, RecordedRequest, Reply
-from fmviz.video import TailSpec, write_video
+from fmviz.video import TailSpec, decoder_threads, write_video
 
 EPISODES = 500
 LATENCY_S = 0.2
@@ -125,15 +133,42 @@ def video_dataset(n: int, folder: Path) -> Dataset:
     return Dataset(episodes, name="synthetic-video-throughput", description="synthetic benchmark clips")
 
 
-def prepare_seconds(dataset: Dataset, samples: int = 12) -> float:
-    """Median CPU cost of preparing one episode's request (decode, convert, resize, encode)."""
+def prepare_cost(dataset: Dataset, samples: int = 24) -> dict[str, float]:
+    """Median cost of preparing one episode's request alone: no server, one codec thread.
+
+    CPU seconds of the calling thread (``time.thread_time``) for the decode, convert,
+    resize and encode, the same work each prepare-pool thread does; wall seconds too, as
+    a check on how much other processes on the machine slowed it.
+    """
     prompts = load_prompts("generic")
-    times = []
-    for episode in dataset.episodes[:samples]:
-        start = time.perf_counter()
-        build_reason_request(episode, prompts, tail=VIDEO_TAIL)
-        times.append(time.perf_counter() - start)
-    return sorted(times)[len(times) // 2]
+    cpu, wall = [], []
+    with decoder_threads(1):
+        for episode in dataset.episodes[:samples]:
+            start_cpu, start = time.thread_time(), time.perf_counter()
+            build_reason_request(episode, prompts, tail=VIDEO_TAIL)
+            cpu.append(time.thread_time() - start_cpu)
+            wall.append(time.perf_counter() - start)
+    return {"cpu_s": statistics.median(cpu), "wall_s": statistics.median(wall)}
+
+
+def prepare_pool_rate(dataset: Dataset, cores: int, per_core: int = 8) -> float:
+    """Episodes/s of the bare prepare work on ``cores`` threads (no server, no model calls).
+
+    What the cores give right now, under whatever else the machine runs: the same-load
+    reference for stage 1 (``ratio_of_prepare_pool``), where the CPU-seconds ceiling
+    assumes the cores are all ours.
+    """
+    prompts = load_prompts("generic")
+
+    def prepare(episode: Episode) -> None:
+        with decoder_threads(1):
+            build_reason_request(episode, prompts, tail=VIDEO_TAIL)
+
+    episodes = dataset.episodes[: cores * per_core]
+    start = time.perf_counter()
+    with ThreadPoolExecutor(cores) as pool:
+        list(pool.map(prepare, episodes))
+    return len(episodes) / (time.perf_counter() - start)
 
 
 def harness_round_trip_ms(server: LoopbackServer, probes: int = 10) -> float:
@@ -170,14 +205,19 @@ def make_llm(server: LoopbackServer, cache: Path) -> LLM:
 
 
 def run_mode(
-    server: LoopbackServer, dataset: Dataset, folder: Path, tail: TailSpec | None
+    server: LoopbackServer, dataset: Dataset, folder: Path, tail: TailSpec | None, run: int = 0
 ) -> dict[str, object]:
-    """Stage 1 over ``dataset`` twice on one cache: requests/s, then a rerun that must send nothing."""
+    """Stage 1 over ``dataset`` twice on one cache: requests/s, then a rerun that must send nothing.
+
+    ``cores_busy`` is the CPU this process (fmviz, the client and the in-process server)
+    used per second of the first run: near the core count means nothing waited.
+    """
     server.reset()
-    cache = folder / f"calls-{dataset.name}.sqlite"
-    start = time.perf_counter()
+    cache = folder / f"calls-{dataset.name}-{run}.sqlite"
+    start, start_cpu = time.perf_counter(), time.process_time()
     reasons = infer_reasons(dataset, make_llm(server, cache), tail=tail)
     seconds = time.perf_counter() - start
+    cpu_seconds = time.process_time() - start_cpu
     requests = server.count
     images = sum(r.n_images for r in server.requests)
     server.reset()
@@ -188,6 +228,8 @@ def run_mode(
         "images_sent": images,
         "seconds": round(seconds, 3),
         "requests_per_second": round(requests / seconds, 2),
+        "cores_busy": round(cpu_seconds / seconds, 2),
+        "process_cpu_ms_per_request": round(1000 * cpu_seconds / max(1, requests), 1),
         "reasons": len(reasons),
         "errors": len(reasons.errors),
         "rerun_requests": server.count,
@@ -196,10 +238,56 @@ def run_mode(
     }
 
 
+def video_mode(server: LoopbackServer, episodes: int, folder: Path, repeats: int) -> dict[str, object]:
+    """Stage 1 on video episodes against the CPU ceiling measured just before each run."""
+    ideal_rps = CONCURRENCY / LATENCY_S
+    start = time.perf_counter()
+    dataset = video_dataset(episodes, folder)
+    print(f"wrote {VIDEO_CLIPS} clips in {time.perf_counter() - start:.1f}s", file=sys.stderr)
+    cores = cpu_workers()
+    runs = []
+    for run in range(max(1, repeats)):
+        load_before = os.getloadavg()[0]
+        cost = prepare_cost(dataset)
+        cpu_ceiling = cores / cost["cpu_s"]
+        pool_before = prepare_pool_rate(dataset, cores)
+        video = run_mode(server, dataset, folder, VIDEO_TAIL, run)
+        pool_rate = (pool_before + prepare_pool_rate(dataset, cores)) / 2  # bracketing the run
+        video |= {
+            "prepare_cpu_ms_per_episode": round(1000 * cost["cpu_s"], 1),
+            "prepare_wall_ms_per_episode": round(1000 * cost["wall_s"], 1),
+            "cpu_ceiling_requests_per_second": round(cpu_ceiling, 2),
+            "ratio_of_ideal": round(video["requests_per_second"] / ideal_rps, 3),
+            "ratio_of_cpu_ceiling": round(video["requests_per_second"] / min(ideal_rps, cpu_ceiling), 3),
+            "prepare_pool_requests_per_second": round(pool_rate, 2),
+            "ratio_of_prepare_pool": round(video["requests_per_second"] / min(ideal_rps, pool_rate), 3),
+            "load_average_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+        }
+        print(f"video run {run}: {json.dumps(video)}", file=sys.stderr)
+        runs.append(video)
+    video = sorted(runs, key=lambda r: r["ratio_of_cpu_ceiling"])[len(runs) // 2]  # the median run
+    video |= {
+        "tail": {"frames": VIDEO_TAIL.frames, "fps": VIDEO_TAIL.fps, "max_side": VIDEO_TAIL.max_side},
+        "clips": f"{VIDEO_CLIPS} x {CLIP_SECONDS:g}s 1280x720 30fps libx264 gop=2s (synthetic)",
+        "cores": cores,
+        "runs": len(runs),
+        "ratio_of_cpu_ceiling_all_runs": [r["ratio_of_cpu_ceiling"] for r in runs],
+    }
+    video["passed"] = (
+        video["ratio_of_cpu_ceiling"] >= TARGET_RATIO
+        and all(r["rerun_requests"] == 0 and r["reasons"] == episodes for r in runs)
+        and all(r["images_sent"] == VIDEO_TAIL.frames * episodes for r in runs)
+    )
+    return video
+
+
 def main() -> dict[str, object]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mode", choices=("text", "video", "both"), default="both")
     parser.add_argument("--episodes", type=int, default=EPISODES)
+    parser.add_argument(
+        "--repeats", type=int, default=1, help="video runs (the median is reported; for a loaded machine)"
+    )
     args = parser.parse_args()
     ideal_rps = CONCURRENCY / LATENCY_S
     result: dict[str, object] = {
@@ -228,29 +316,7 @@ def main() -> dict[str, object]:
             result["text"] = text
             passed = passed and text["passed"]
         if args.mode in ("video", "both"):
-            start = time.perf_counter()
-            dataset = video_dataset(args.episodes, Path(tmp))
-            print(f"wrote {VIDEO_CLIPS} clips in {time.perf_counter() - start:.1f}s", file=sys.stderr)
-            cost = prepare_seconds(dataset)
-            cores = cpu_workers()
-            cpu_ceiling = cores / cost
-            video = run_mode(server, dataset, Path(tmp), VIDEO_TAIL)
-            reachable = min(ideal_rps, cpu_ceiling)
-            video |= {
-                "tail": {"frames": VIDEO_TAIL.frames, "fps": VIDEO_TAIL.fps, "max_side": VIDEO_TAIL.max_side},
-                "clips": f"{VIDEO_CLIPS} x {CLIP_SECONDS:g}s 1280x720 30fps libx264 gop=2s (synthetic)",
-                "prepare_ms_per_episode": round(1000 * cost, 1),
-                "cores": cores,
-                "cpu_ceiling_requests_per_second": round(cpu_ceiling, 2),
-                "ratio_of_ideal": round(video["requests_per_second"] / ideal_rps, 3),
-                "ratio_of_reachable": round(video["requests_per_second"] / reachable, 3),
-            }
-            video["passed"] = (
-                video["ratio_of_reachable"] >= TARGET_RATIO
-                and video["rerun_requests"] == 0
-                and video["reasons"] == args.episodes
-                and video["images_sent"] == VIDEO_TAIL.frames * args.episodes
-            )
+            video = video_mode(server, args.episodes, Path(tmp), args.repeats)
             result["video"] = video
             passed = passed and video["passed"]
     result["passed"] = passed

@@ -79,13 +79,49 @@ class EngineOptions:
     embedding_model: str | None = None
     clean_text: bool = True
     outlier_threshold: float | None = None
-    #: Projection of the report's embedding map: "umap" (default) or "pca" (instant, for tests).
-    map_method: str = "umap"
+    #: Layout of the report's embedding map: "tsne" (default: t-SNE on landmarks, seconds at any
+    #: size), "umap" (exact; numba compiles it per process) or "pca" (instant).
+    map_method: str = "tsne"
+    #: Stages 1 and 3 through the provider's batch API (OpenAI Batch API, Gemini batch mode).
+    batch: bool = False
+    #: Batch mode: where repair re-asks and unanswered requests go ("batch" or "online").
+    batch_reasks: str = "batch"
+    batch_missing: str = "batch"
+    #: Batch mode: first seconds between polls (backs off to 10 min), and the longest wait.
+    batch_poll: float = 30.0
+    batch_max_wait: float | None = None
+    #: A JSON/TOML price table (online and batch prices) over the list prices.
+    prices: str | Path | None = None
+    #: Where tail decoding and embedding run: "local" (this process) or "ray" (a Ray cluster).
+    executor: str = "local"
+    #: The Ray cluster for ``executor="ray"`` (None: a running ``ray.init``, $RAY_ADDRESS or local).
+    ray_address: str | None = None
+
+    def batch_options(self) -> Any:
+        """The :class:`~fmviz.providers.batch.BatchOptions` these options ask for (None: online)."""
+        if not self.batch:
+            return None
+        from fmviz.providers.batch import BatchOptions
+
+        return BatchOptions(
+            reasks=self.batch_reasks,  # type: ignore[arg-type]
+            missing=self.batch_missing,  # type: ignore[arg-type]
+            poll_initial=self.batch_poll,
+            poll_max=max(self.batch_poll, 600.0),
+            max_wait=self.batch_max_wait,
+        )
+
+    def price_table(self) -> Any:
+        """The :class:`~fmviz.providers.ledger.PriceTable` of the run (list prices + ``prices``)."""
+        from fmviz.providers.ledger import PriceTable
+
+        return PriceTable.load(self.prices) if self.prices else PriceTable()
 
     def to_dict(self) -> dict[str, Any]:
         """Plain values for ``run.json`` (keys never live here: they come from the environment)."""
         values = asdict(self)
         values["cache"] = None if self.cache is None else str(self.cache)
+        values["prices"] = None if self.prices is None else str(self.prices)
         values["prompt_overrides"] = {k: str(v) for k, v in self.prompt_overrides.items()}
         return values
 
@@ -134,6 +170,12 @@ def make_engine(
             kwargs["cleaner"] = False
         if options.outlier_threshold is not None:
             kwargs["outlier_threshold"] = options.outlier_threshold
+        if options.executor != "local":  # the embedder encodes on the cluster
+            from fmviz.executors import make_executor
+            from fmviz.offline.static import make_embedder
+
+            executor = make_executor(options.executor, address=options.ray_address)
+            kwargs["embedder"] = executor.embedder(make_embedder(options.embedding_model))
         return OfflineEngine(**kwargs)
 
     from fmviz.providers.runner import LLM
@@ -153,12 +195,19 @@ def make_engine(
             budget_usd=options.budget_usd,
             max_retries=options.max_retries,
             replay_failed=options.replay_failed,
+            batch=options.batch_options(),
+            prices=ledger.prices if ledger is not None else options.price_table(),
         )
         if _llms is not None:
             _llms[key] = llm
     prompts = load_prompts(options.domain, overrides=options.prompt_overrides or None)
     tail = TailSpec(frames=options.frames, fps=options.fps, max_side=options.max_side)
-    return LLMEngine(llm, prompts=prompts, tail=tail, ensemble=options.ensemble, seed=options.seed)
+    from fmviz.executors import make_executor
+
+    executor = make_executor(options.executor, address=options.ray_address)
+    return LLMEngine(
+        llm, prompts=prompts, tail=tail, ensemble=options.ensemble, seed=options.seed, executor=executor
+    )
 
 
 def _make_provider(name: str, model: str, options: EngineOptions) -> Any:

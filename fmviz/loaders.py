@@ -52,8 +52,9 @@ def load_dataset(
     fps: float | None = None,
     description: str | None = None,
     check: bool = True,
+    **log_options: Any,
 ) -> Dataset:
-    """Load a dataset from a manifest file or a folder.
+    """Load a dataset from a manifest file, a folder, or a robot log.
 
     Parameters
     ----------
@@ -63,7 +64,9 @@ def load_dataset(
         ``dataset.json`` (``name``, ``domain``, ``description``, ``group_column``: the
         metadata column naming who wrote each log, see
         :attr:`~fmviz.episodes.Dataset.group_column`); or a folder of videos
-        (id = file stem) and/or image-sequence folders (id = folder name).
+        (id = file stem) and/or image-sequence folders (id = folder name); or a robot log:
+        an ``.mcap`` / ``.bag`` file, a folder of them, or a LeRobot folder (``meta/info.json``),
+        read by :func:`fmviz.logs.load_log_dataset`.
     name, domain, description:
         Override what ``dataset.json`` says (defaults: folder name, ``"generic"``, ``""``).
     fps:
@@ -74,6 +77,9 @@ def load_dataset(
         :class:`~fmviz.errors.InputWarning` naming them, about missing files and empty or
         broken videos: the offline engine reads only their text, and an LLM stage 1 would
         list them as errors.
+    log_options:
+        For robot logs only: ``topic``, ``failure_topic``, ``text_topics``, ``text_window``
+        (recordings), ``camera`` (LeRobot); see :class:`fmviz.logs.LogOptions`.
 
     Returns
     -------
@@ -92,6 +98,14 @@ def load_dataset(
     path = Path(path).expanduser()
     if not path.exists():
         raise FileNotFoundError(f"dataset not found: {path}")
+    from fmviz.logs.dispatch import is_log_dataset, load_log_dataset
+
+    log_options = {key: value for key, value in log_options.items() if value is not None}
+    if is_log_dataset(path):
+        return load_log_dataset(path, name=name, domain=domain, description=description, **log_options)
+    if log_options:
+        flags = ", ".join("--" + key.replace("_", "-") for key in sorted(log_options))
+        raise DatasetError(f"{flags}: only for robot logs (.mcap, .bag, LeRobot folders); {path} is not one")
     info: dict[str, Any] = {}
     if path.is_dir():
         info = _read_info(path / "dataset.json")

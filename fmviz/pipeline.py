@@ -53,7 +53,7 @@ def run_pipeline(
     from fmviz.providers.ledger import Ledger
 
     options = options or EngineOptions(domain=dataset.domain)
-    ledger = Ledger()
+    ledger = Ledger(options.price_table())
     llms: dict[str, Any] = {}
     engines: dict[str, Engine] = {}
     for stage, choice in zip(STAGES, (reasons, clusters, assign), strict=True):

@@ -183,12 +183,33 @@ def test_small_sources_learn_no_boilerplate_of_their_own():
     assert all("within two business days" in t for t in cleaner.transform(texts, groups)[:10])
 
 
-def test_a_report_made_only_of_its_sources_boilerplate_becomes_empty():
+def test_a_report_made_only_of_its_sources_boilerplate_keeps_its_text_and_says_so():
     texts, groups = multi_source_reports()
     texts.append("Acmebot reviews every event within two business days.")
     groups.append("Acmebot, Inc.")
-    cleaned = TextCleaner().fit_transform(texts, groups)
-    assert cleaned[-1] == ""
+    cleaner = TextCleaner()
+    cleaned = cleaner.fit_transform(texts, groups)
+    # no episode ends up empty: the text stays, without its source's name
+    assert cleaned[-1] == "reviews every event within two business days."
+    kept = cleaner.report().query("kind == 'kept'")
+    assert kept["docs"].tolist() == [1]
+    assert kept["group"].tolist() == ["Acmebot, Inc."]
+    assert not any(text == "" for text in cleaned)
+
+
+def test_no_text_is_ever_emptied_by_cleaning_even_one_made_of_masks_and_places():
+    texts = [*synthetic_reports(), "[XXX] [XXX].", "Springfield.", "Robocar may amend this report."]
+    cleaner = TextCleaner()
+    cleaned = cleaner.fit_transform(texts)
+    assert all(text.strip() for text in cleaned), cleaned[-3:]
+    assert cleaner.report().query("kind == 'kept'")["docs"].sum() >= 2
+
+
+def test_a_source_name_that_is_also_a_plain_word_is_removed_only_as_a_name():
+    texts = [f"The May Mobility shuttle stopped; a {o} may have hit it." for o in ("van", "bus", "car")] * 4
+    groups = ["May Mobility"] * len(texts)
+    cleaned = TextCleaner(mask_context=False).fit_transform(texts, groups)
+    assert all("May" not in t and "may have hit" in t for t in cleaned), cleaned[0]
 
 
 def test_groups_must_match_the_texts():

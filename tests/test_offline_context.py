@@ -75,3 +75,17 @@ def test_dates_and_learnt_brand_names_are_masked():
     assert ("date", "September 14") in kinds
     assert ("proper noun", "ZEEKR") in kinds
     assert "braked late" in masker.mask("On September 14 the ZEEKR braked late.")
+
+
+def test_clock_times_time_zones_and_years_are_context():
+    masker = ContextMasker().fit(["The vehicle stopped."])
+    spans = masker.spans("On June 3, 2025 at 7:52 AM PT, at 3:29 AM CDT and 15:30 UTC in 2024.")
+    assert [text for _, _, _, text in spans] == [
+        "June 3, 2025",
+        "7:52 AM PT",
+        "3:29 AM CDT",
+        "15:30 UTC",
+        "2024",
+    ]
+    # an order number and a ratio are not dates, and a speed keeps its number
+    assert masker.spans("under Order 2021-01 at a 10:1 ratio, 12.5 mph") == []

@@ -75,4 +75,4 @@ def test_pca_map_method_and_bad_method(engine):
     assert frame.shape[0] == len(reasons)
     assert frame["x"].std() > 0
     with pytest.raises(ValueError, match="map method"):
-        engine.embedding_map(reasons, method="tsne")
+        engine.embedding_map(reasons, method="mds")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fmviz.offline.k_selection import NO_STRUCTURE, choose_k, size_rule_k
+from fmviz.offline.k_selection import NO_STRUCTURE, WEAK_STRUCTURE, choose_k, size_rule_k
 from fmviz.offline.naming import GENERIC_WORDS, describe_members, failure_phrases
 
 # SYNTHETIC reasons, written for these tests: two failure modes with shared filler words.
@@ -52,3 +52,47 @@ def test_a_curve_without_substantial_structure_falls_back_to_the_size_rule():
     assert choose_k(flat, n=80) >= 6  # at least sqrt(80 / 2), rounded
     structured = {2: 0.3, 3: 0.5, 4: 0.7, 5: 0.72, 6: 0.73, 7: 0.73}
     assert choose_k(structured, n=1500) == 4  # the knee, as before
+
+
+def test_a_weak_peak_at_two_clusters_does_not_collapse_a_large_set():
+    # the curve of NHTSA narratives clustered without their source: one contrast (two reporting
+    # templates) peaks at k=2 with a weak 0.27
+    weak = {2: 0.275, 3: 0.25, 4: 0.205, 5: 0.234, 6: 0.252, 8: 0.264, 12: 0.242, 20: 0.267}
+    assert NO_STRUCTURE < max(weak.values()) <= WEAK_STRUCTURE
+    assert choose_k(weak) == 2  # the bare rule reads the peak
+    assert choose_k(weak, n=1473) == 20  # with n, weak structure gets at least sqrt(n / 2)
+
+
+def test_a_name_says_what_was_involved_and_what_happened():
+    from fmviz.offline.naming import compose_name
+
+    phrases = ["glass pane", "sensor looked through the pane", "meeting room"]
+    keywords = ["vehicle", "glass", "pane"]
+    # the action clause nearest the centre wins over a closer bare noun phrase; the subject is
+    # the first keyphrase that is not generic ("vehicle") and not already in the action
+    name = compose_name(phrases, keywords, [0.9, 0.7, 0.2])
+    assert name == "Glass: sensor looked through the pane"
+    # no keyphrase left to head it: the action alone; no action at all: the nearest clause
+    assert compose_name(["struck the pane"], ["pane", "contact"], [0.5]) == "Struck the pane"
+    assert compose_name(["office desk", "glass pane"], [], [0.1, 0.6]) == "Glass pane"
+    assert compose_name([], ["glass"], []) == ""
+
+
+def test_only_a_noun_heads_a_name():
+    from fmviz.offline.naming import compose_name, noun_words
+
+    texts = [
+        "The robot struck the glass and sustained damage.",
+        "It drove away and hit the glass door.",
+        "The glass was not seen; the robot sustained a dent, then backed away.",
+    ]
+    nouns = noun_words(texts)
+    assert "glass" in nouns
+    assert "sustained" not in nouns
+    assert "away" not in nouns
+    fit = [0.9]
+    assert (
+        compose_name(["struck the pane"], ["sustained", "away", "glass"], fit, nouns)
+        == "Glass: struck the pane"
+    )
+    assert compose_name(["struck the pane"], ["sustained", "away"], fit, nouns) == "Struck the pane"

@@ -180,3 +180,39 @@ def test_sample_navigation_runs_offline(tmp_path) -> None:
     result = run_pipeline(dataset, options=EngineOptions(domain=dataset.domain, **FAST))
     assert len(result.assignments) == len(dataset)
     assert 3 <= len(result.clusters) <= 20
+
+
+def test_report_shows_the_curve_the_number_of_modes_was_chosen_from() -> None:
+    dataset = Dataset([Episode(f"e{i}", narrative="x") for i in range(3)], name="ds")
+    reasons = Reasons([Reason(f"e{i}", "t", "r", "raw", "offline") for i in range(3)])
+    selection = {
+        "metric": "silhouette (cosine)",
+        "rule": "knee",
+        "applied": "knee <b>",
+        "scores": {"2": 0.3, "3": 0.4},
+        "chosen": 3,
+    }
+    signal = {
+        "method": "centring + nullspace projection",
+        "sources": 4,
+        "removed_directions": 6,
+        "balanced_accuracy": [0.4, 0.2],
+        "chance": 0.25,
+    }
+    clusters = ClusterSet(
+        [Cluster("C1", "n", "d", [], 1.0)], {"k_selection": selection, "source_signal": signal}
+    )
+    assignments = Assignments([Assignment(f"e{i}", "C1", "") for i in range(3)])
+    from fmviz.results import RunResult
+
+    html = render_report(
+        RunResult(dataset, reasons, clusters, assignments, {"clusters": "offline"}), widgets=False
+    )
+    assert "How many failure modes" in html
+    assert "chosen: k = 3" in html
+    assert "6 directions removed" in html
+    assert "knee <b>" not in html
+    bare = ClusterSet([Cluster("C1", "n", "d", [], 1.0)])  # an LLM chose k: no curve, no section
+    assert "How many failure modes" not in render_report(
+        RunResult(dataset, reasons, bare, assignments, {"clusters": "openai"}), widgets=False
+    )

@@ -237,8 +237,8 @@ def test_a_huge_narrative_is_refused_naming_the_episode(server: LoopbackServer) 
 def test_a_rerun_over_cached_video_episodes_decodes_nothing(
     server: LoopbackServer, tmp_path: Path, monkeypatch
 ) -> None:
+    import fmviz.executors.base as executors_base  # where stage 1 decodes a tail (any executor)
     import fmviz.stages._tails as tails_module
-    import fmviz.stages.reasons as reasons_module
     from fmviz.video import write_video
 
     frames = (np.random.default_rng(1).integers(0, 255, (40, 180, 320, 3))).astype(np.uint8)
@@ -253,7 +253,7 @@ def test_a_rerun_over_cached_video_episodes_decodes_nothing(
     def no_decoding(*args: object, **kwargs: object) -> None:
         raise AssertionError("a cached rerun decoded a clip")
 
-    monkeypatch.setattr(reasons_module, "select_tail", no_decoding)
+    monkeypatch.setattr(executors_base, "select_tail", no_decoding)
     monkeypatch.setattr(tails_module, "select_tail", no_decoding)
     again = infer_reasons(dataset, make_llm(server, cache=cache), tail=tail)
     assert server.count == 0

@@ -36,14 +36,18 @@ def add_engine_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--frames", type=int, default=8, help="T: frames from the clip tail (default 8)")
     group.add_argument("--fps", type=float, default=1.0, help="frame rate of the tail (default 1)")
     group.add_argument("--max-side", type=int, default=512, help="resize frames to this longest side")
-    group.add_argument("--embedding-model", help="sentence-transformers model name or path (offline)")
+    group.add_argument(
+        "--embedding-model",
+        help="offline embedding model: static-minilm (default), minilm (the transformer), or a "
+        "sentence-transformers / model2vec name or path",
+    )
     group.add_argument("--no-clean", action="store_true", help="skip boilerplate/masked-span removal")
     group.add_argument("--outlier-threshold", type=float, help="offline assignment: min cosine to a cluster")
     group.add_argument(
         "--map-method",
-        choices=["umap", "pca"],
-        default="umap",
-        help="projection of the report's embedding map",
+        choices=["tsne", "umap", "pca"],
+        default="tsne",
+        help="layout of the report's embedding map (tsne: fast at any size; umap: exact, slower)",
     )
     group.add_argument(
         "--replay-failed",
@@ -51,6 +55,34 @@ def add_engine_options(parser: argparse.ArgumentParser) -> None:
         help="replay cached answers that failed validation instead of asking the model again",
     )
     group.add_argument("--seed", type=int, default=0)
+    group.add_argument(
+        "--executor",
+        choices=["local", "ray"],
+        default="local",
+        help="where tail decoding and embedding run: this process (default) or a Ray cluster (extra 'ray')",
+    )
+    group.add_argument("--ray-address", help="Ray cluster of --executor ray (default: $RAY_ADDRESS or local)")
+    batch = parser.add_argument_group("batch APIs (stages 1 and 3 at batch prices; answers within 24 h)")
+    batch.add_argument(
+        "--batch",
+        action="store_true",
+        help="send stages 1 and 3 through the OpenAI Batch API / Gemini batch mode; rerun to resume",
+    )
+    batch.add_argument(
+        "--batch-reasks",
+        choices=["batch", "online"],
+        default="batch",
+        help="repair re-asks for invalid answers: into the next batch (default) or online",
+    )
+    batch.add_argument(
+        "--batch-missing",
+        choices=["batch", "online"],
+        default="batch",
+        help="requests a batch did not answer (failed, expired, error lines): resubmit (default) or online",
+    )
+    batch.add_argument("--batch-poll", type=float, default=30.0, help="first seconds between polls")
+    batch.add_argument("--batch-max-wait", type=float, help="stop after waiting this long, in s (resumable)")
+    group.add_argument("--prices", help="price table (JSON/TOML: prices, batch_prices, batch_discount)")
 
 
 def engine_options(args: argparse.Namespace, domain: str) -> EngineOptions:
@@ -79,4 +111,12 @@ def engine_options(args: argparse.Namespace, domain: str) -> EngineOptions:
         outlier_threshold=args.outlier_threshold,
         map_method=args.map_method,
         replay_failed=args.replay_failed,
+        batch=getattr(args, "batch", False),
+        batch_reasks=getattr(args, "batch_reasks", "batch"),
+        batch_missing=getattr(args, "batch_missing", "batch"),
+        batch_poll=getattr(args, "batch_poll", 30.0),
+        batch_max_wait=getattr(args, "batch_max_wait", None),
+        prices=getattr(args, "prices", None),
+        executor=getattr(args, "executor", "local"),
+        ray_address=getattr(args, "ray_address", None),
     )

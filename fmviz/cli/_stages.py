@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from fmviz.cli._logs import add_log_options, log_options
 from fmviz.cli._options import ENGINE_HELP, add_engine_options, engine_options
 from fmviz.errors import NoReasonsError, format_episode_errors
 from fmviz.pipeline import STAGES, make_engine, run_pipeline
@@ -14,14 +15,14 @@ from fmviz.pipeline import STAGES, make_engine, run_pipeline
 __all__ = ["register"]
 
 
-def _load(path: str):
+def _load(path: str, args: argparse.Namespace | None = None):
     from fmviz.loaders import load_dataset
 
-    return load_dataset(path)
+    return load_dataset(path, **(log_options(args) if args is not None else {}))
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    dataset = _load(args.data)
+    dataset = _load(args.data, args)
     options = engine_options(args, dataset.domain)
     specs = {stage: getattr(args, stage) or args.engine for stage in STAGES}
     print(f"fmviz: {len(dataset)} episodes from {dataset.name!r}; engines {specs}", file=sys.stderr)
@@ -52,7 +53,7 @@ def _print_errors(errors: dict[str, str]) -> None:
 
 
 def _cmd_reasons(args: argparse.Namespace) -> int:
-    dataset = _load(args.data)
+    dataset = _load(args.data, args)
     engine = make_engine(args.engine, engine_options(args, dataset.domain))
     reasons = engine.infer_reasons(dataset)
     path = reasons.save(Path(args.out) / "reasons.json")
@@ -125,7 +126,7 @@ def _reassign_run(args: argparse.Namespace) -> int:
 def _cmd_estimate(args: argparse.Namespace) -> int:
     from fmviz.pipeline import estimate_run
 
-    dataset = _load(args.data)
+    dataset = _load(args.data, args)
     options = engine_options(args, dataset.domain)
     specs = {stage: getattr(args, stage) or args.engine for stage in STAGES}
     table = estimate_run(dataset, specs, options)
@@ -159,8 +160,25 @@ def _cmd_prompts(args: argparse.Namespace) -> int:
 def _cmd_synth(args: argparse.Namespace) -> int:
     from fmviz.synth.navigation import generate_navigation
 
+    if args.format != "videos":
+        return _synth_logs(args)
     dataset = generate_navigation(args.out, n_per_cause=args.per_cause, n_safe=args.safe, seed=args.seed)
     print(f"{len(dataset)} synthetic navigation failures -> {args.out}")
+    return 0
+
+
+def _synth_logs(args: argparse.Namespace) -> int:
+    """``fmviz synth navigation --format mcap|bag|lerobot``: the same episodes as robot logs."""
+    from fmviz.synth.export_lerobot import export_navigation_lerobot
+    from fmviz.synth.export_logs import export_navigation_bag, export_navigation_mcap
+
+    if args.format == "lerobot":
+        dataset = export_navigation_lerobot(args.out, args.per_cause, args.safe, args.seed)
+    elif args.format == "bag":
+        dataset = export_navigation_bag(args.out, args.per_cause, args.seed)
+    else:
+        dataset = export_navigation_mcap(args.out, args.per_cause, args.seed)
+    print(f"{len(dataset)} synthetic navigation failures ({args.format}) -> {args.out}")
     return 0
 
 
@@ -168,7 +186,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add the pipeline commands to ``sub``."""
     run = sub.add_parser("run", help="run all three stages and write results and an HTML report")
     run.add_argument(
-        "data", help="dataset: a folder (manifest.csv/jsonl/parquet, videos, image folders) or file"
+        "data",
+        help="dataset: a folder (manifest.csv/jsonl/parquet, videos, image folders), a file, or a robot log "
+        "(.mcap, .bag, a folder of them, a LeRobot folder)",
     )
     run.add_argument("--out", required=True, help="output folder")
     run.add_argument("--engine", default="offline", help=ENGINE_HELP + " (default: offline)")
@@ -178,6 +198,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--max-clusters", type=int)
     run.add_argument("--no-report", action="store_true", help="skip the HTML report")
     add_engine_options(run)
+    add_log_options(run)
     run.set_defaults(func=_cmd_run)
 
     reasons = sub.add_parser("reasons", help="stage 1 only: a trajectory and failure reason per episode")
@@ -185,6 +206,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     reasons.add_argument("--out", required=True)
     reasons.add_argument("--engine", default="offline", help=ENGINE_HELP)
     add_engine_options(reasons)
+    add_log_options(reasons)
     reasons.set_defaults(func=_cmd_reasons)
 
     clusters = sub.add_parser("clusters", help="stage 2 only: failure modes from a reasons.json")
@@ -219,6 +241,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         estimate.add_argument(f"--{stage}", help=f"engine for the {stage} stage only")
     estimate.add_argument("--json", action="store_true", help="also print the table as JSON")
     add_engine_options(estimate)
+    add_log_options(estimate)
     estimate.set_defaults(func=_cmd_estimate)
 
     report = sub.add_parser("report", help="re-render report.html from a run folder alone")
@@ -237,4 +260,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     synth.add_argument("--per-cause", type=int, default=10)
     synth.add_argument("--safe", type=int, default=20)
     synth.add_argument("--seed", type=int, default=0)
+    synth.add_argument(
+        "--format",
+        choices=["videos", "mcap", "bag", "lerobot"],
+        default="videos",
+        help="videos + manifest (default), one MCAP / ROS 1 bag per collision, or a LeRobot folder",
+    )
     synth.set_defaults(func=_cmd_synth)

@@ -10,39 +10,34 @@ import math
 import re
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from functools import lru_cache
 
 __all__ = [
     "MASK_TOKEN",
     "NAME_TOKEN",
     "PLACEHOLDERS",
     "WORD",
-    "Token",
+    "WORD_RE",
     "as_text",
+    "blank",
     "frequent_units",
     "group_labels",
     "informative",
-    "key",
     "runs",
     "sentence_spans",
     "tidy",
 ]
 
-BOUNDARY = re.compile(r"(?<=[.!?])[\"')\]]*\s+|\s*\n+\s*")
+#: A sentence ends at ``.!?`` (with closing quotes or brackets) before whitespace, or at a line
+#: break; written to start on a punctuation or whitespace character, which the regex engine finds
+#: fast (the same splits as ``(?<=[.!?])["')\]]*\s+|\s*\n+\s*``, nearly three times faster).
+BOUNDARY = re.compile(r"[.!?][\"')\]]*\s+|[^\S\n]*\n\s*")
 WORD = r"\w+(?:['’]\w+)*"
+WORD_RE = re.compile(WORD)
 DIGITS = re.compile(r"\d+")
 MASK_TOKEN = "<mask>"
 NAME_TOKEN = "<name>"
 PLACEHOLDERS = frozenset({MASK_TOKEN, NAME_TOKEN})
-
-
-@dataclass
-class Token:
-    """A normalised word (or placeholder) and its character span."""
-
-    norm: str
-    start: int
-    end: int
 
 
 def group_labels(groups: Sequence[object] | None, n: int) -> list[str | None]:
@@ -63,26 +58,45 @@ def _missing(value: object) -> bool:
     return not str(value).strip()
 
 
-def key(tokens: list[Token]) -> str:
-    """A sentence's comparison key ("" for a sentence of masks only)."""
-    words = [t.norm for t in tokens]
-    return " ".join(words) if any(w not in PLACEHOLDERS for w in words) else ""
-
-
 def as_text(value: object) -> str:
     return "" if value is None else str(value)
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """Character spans of sentences: split after ``.!?`` + space and at line breaks."""
+    """Character spans of sentences: split after ``.!?`` + space and at line breaks.
+
+    Memoised: the context masker and the cleaner both split every text of a fit.
+    """
+    return list(_sentence_spans(text))
+
+
+@lru_cache(maxsize=65536)
+def _sentence_spans(text: str) -> tuple[tuple[int, int], ...]:
     spans, start = [], 0
     for match in BOUNDARY.finditer(text):
-        if match.start() > start:
-            spans.append((start, match.start()))
+        # a match starts at the sentence's final punctuation, or at the whitespace of a line break
+        end = match.start() + 1 if text[match.start()] in ".!?" else match.start()
+        if end > start:
+            spans.append((start, end))
         start = match.end()
     if start < len(text):
         spans.append((start, len(text)))
-    return spans
+    return tuple(spans)
+
+
+def blank(text: str, spans: list[tuple[int, int]]) -> str:
+    """``text`` with each ``(start, end)`` span replaced by as many spaces (spans may overlap)."""
+    if not spans:
+        return text
+    pieces, last = [], 0
+    for start, end in sorted(spans):
+        if end <= last:
+            continue
+        start = max(start, last)
+        pieces.extend((text[last:start], " " * (end - start)))
+        last = end
+    pieces.append(text[last:])
+    return "".join(pieces)
 
 
 def runs(flags: list[bool]) -> list[tuple[int, int]]:

@@ -22,22 +22,11 @@ from collections.abc import Iterable, Sequence
 
 import pandas as pd
 
-from fmviz.offline._reading import Reading
-from fmviz.offline._text import (
-    WORD,
-    Token,
-    as_text,
-    frequent_units,
-    group_labels,
-    runs,
-    tidy,
-)
-from fmviz.offline._text import (
-    key as sentence_key,
-)
-from fmviz.offline.cleaning_report import REPORT_COLUMNS, report_frame
-from fmviz.offline.context import ContextMasker, has_cause_word
-from fmviz.offline.sources import bare_name, owner_of, product_words, source_names
+from fmviz.offline._reading import Reading, Sentence
+from fmviz.offline._text import WORD_RE, as_text, blank, frequent_units, group_labels, runs, tidy
+from fmviz.offline.cleaning_report import KEPT_PATTERN, REPORT_COLUMNS, report_frame
+from fmviz.offline.context import ContextMasker
+from fmviz.offline.sources import name_words, owner_of, product_words, sentence_counts, source_names
 
 __all__ = ["DEFAULT_MASK_PATTERNS", "REPORT_COLUMNS", "TextCleaner", "source_names"]
 
@@ -73,10 +62,10 @@ class TextCleaner(Reading):
         Document share a phrase needs. Higher than ``min_doc_share`` on purpose: a short phrase
         can be content ("made contact with the rear of the vehicle") where a sentence cannot.
     min_words_left:
-        If cleaning would leave fewer words than this, the document keeps its text (masks
-        removed), since then the "boilerplate" is the content. Not so when its own source's
-        boilerplate was removed: a document made only of that (say, a company's cover note for
-        another company's report) says nothing about the failure, and becomes empty.
+        If cleaning would leave fewer words than this, the document keeps its text (context,
+        masks and names still removed), since then the "boilerplate" is the content, and the
+        report gets a ``kept`` row; no document is ever emptied (an empty one could not be
+        embedded, and its episode would vanish from the results).
     enabled:
         ``False`` makes :meth:`transform` return its input unchanged.
     group_doc_share, group_phrase_share:
@@ -153,9 +142,9 @@ class TextCleaner(Reading):
         self.product_replacement = product_replacement
         self.context: ContextMasker | None = ContextMasker() if mask_context else None
         # fit reads every text three times (units, report, transform): memoised per fit
-        self._span_memo: dict[str, list[tuple[int, int, str, str]]] = {}
-        self._sentence_memo: dict[str, list[tuple[int, int, list[Token]]]] = {}
+        self._reset_memos()
         self._clean_memo: dict[tuple[str, str | None], tuple[str, list[_Removal]]] = {}
+        self._piece_memo: dict[tuple[str, str | None], tuple[str, list[_Removal]]] = {}
         #: Each source's word for its own vehicle ("AV" of "the Waymo AV"), see ``product_replacement``.
         self.products_: dict[str, set[str]] = {}
         masks = "|".join(f"(?:{p})" for p in self.mask_patterns)
@@ -212,12 +201,15 @@ class TextCleaner(Reading):
             for label in dict.fromkeys(g for g in labels if g is not None):
                 for name in source_names(label):
                     names.setdefault(name, label)
-        self._set_names(names)
+        counts = sentence_counts(texts, labels) if names else Counter()
+        words = name_words(counts, names) if names else frozenset()
+        self._set_names(names, words=words)
         if names and self.product_replacement is not None:
             assert self._name_re is not None
-            products = product_words(texts, labels, self._name_re, self.names_, self.min_group_docs)
-            self._set_names(names, products)
-        self._span_memo, self._sentence_memo, self._clean_memo = {}, {}, {}
+            products = product_words(counts, labels, self._name_re, self.names_, self.min_group_docs)
+            self._set_names(names, products, words)
+        self._reset_memos()
+        self._clean_memo, self._piece_memo = {}, {}
         if self.context is not None:
             # the sources' own names are handled above (with their product word), not as context
             self.context.fit(texts, exclude=names)
@@ -260,14 +252,12 @@ class TextCleaner(Reading):
 
     def _units(self, text: str) -> tuple[set[str], set[tuple[str, ...]]]:
         """A document's sentence keys and ``phrase_words``-grams, each counted once."""
-        sentences = self._sentences(text)
-        keys = {sentence_key(tokens) for _, _, tokens in sentences} - {""}
+        sentences = [sentence for _, _, sentence in self._read(text)]
+        keys = {sentence.key for sentence in sentences} - {""}
         grams: set[tuple[str, ...]] = set()
         if self.phrase_words:
-            n = self.phrase_words
-            for _, _, tokens in sentences:
-                norms = [t.norm for t in tokens]
-                grams.update(tuple(norms[i : i + n]) for i in range(len(norms) - n + 1))
+            for sentence in sentences:
+                grams |= self._grams(sentence, self.phrase_words)
         return keys, grams
 
     # -- transforming ---------------------------------------------------------------------
@@ -291,51 +281,78 @@ class TextCleaner(Reading):
         """The cleaned text and what was removed as ``(kind, key, original, group)`` tuples.
 
         ``group`` in the result is the source whose boilerplate matched, ``None`` corpus-wide.
+        A text that cleaning would empty keeps its words, context masked, with a ``kept`` row.
         """
-        cut = [False] * len(text)
-        removed: list[_Removal] = []
-        n = self.phrase_words or 0
+        # a source with no boilerplate of its own reads like no source (one memo entry, not two)
+        group_key = group if group in self.group_sentences_ else None
+        pieces, removed, last = [], [], 0
+        for a, b, sentence in self._read(text):
+            memo_key = (sentence.text, group_key)
+            done = self._piece_memo.get(memo_key)
+            if done is None:
+                done = self._piece_memo[memo_key] = self._clean_sentence(sentence, group_key)
+            pieces.append(text[last:a])
+            pieces.append(done[0])
+            removed.extend(done[1])
+            last = b
+        pieces.append(text[last:])
+        kept = tidy("".join(pieces))
+        if len(WORD_RE.findall(kept)) >= self.min_words_left:
+            return kept, removed
+        # cleaning would leave (almost) nothing: the "boilerplate" is the content here; keep the
+        # text, still without its context, masks and names, and say so in the report
+        context = [r for r in removed if r[0] in _CONTEXT_KINDS]
+        masked = tidy(self._strip_masks_and_names(self._without_context(text)))
+        if not WORD_RE.search(masked):
+            masked = tidy(self._strip_masks_and_names(text)) or " ".join(text.split())
+            context = []
+        return masked, [*context, ("kept", KEPT_PATTERN, KEPT_PATTERN, group)]
+
+    def _without_context(self, text: str) -> str:
+        """``text`` with its context spans (places, proper nouns, dates) blanked."""
+        out = []
+        for a, b, sentence in self._read(text):
+            out.append((a, b, blank(sentence.text, [(s, e) for s, e, _, _ in sentence.context])))
+        pieces, last = [], 0
+        for a, b, piece in out:
+            pieces.extend((text[last:a], piece))
+            last = b
+        pieces.append(text[last:])
+        return "".join(pieces)
+
+    def _clean_sentence(self, sentence: Sentence, group: str | None) -> tuple[str, list[_Removal]]:
+        """One sentence with its boilerplate, context, masks and names removed; what went."""
+        text = sentence.text
         own_sentences = self.group_sentences_.get(group, set()) if group is not None else set()
         own_phrases = self.group_phrases_.get(group, set()) if group is not None else set()
-        for a, b, tokens in self._sentences(text):
-            key = sentence_key(tokens)
-            boilerplate = key and (key in self.sentences_ or key in own_sentences)
-            if boilerplate and not has_cause_word(text[a:b]):  # a cause is never boilerplate
-                cut[a:b] = [True] * (b - a)
-                scope = None if key in self.sentences_ else group
-                removed.append(("sentence", key, text[a:b].strip(), scope))
-                continue
-            if not (self.phrases_ or own_phrases) or len(tokens) < n:
-                continue
-            covered = [False] * len(tokens)
-            own = [False] * len(tokens)
-            norms = [t.norm for t in tokens]
-            for i in range(len(tokens) - n + 1):
-                gram = tuple(norms[i : i + n])
+        key = sentence.key
+        if key and (key in self.sentences_ or key in own_sentences) and not sentence.cause:
+            scope = None if key in self.sentences_ else group  # a cause is never boilerplate
+            return "", [("sentence", key, text.strip(), scope)]
+        cuts: list[tuple[int, int]] = []
+        removed: list[_Removal] = []
+        n = self.phrase_words or 0
+        norms = sentence.norms
+        if (self.phrases_ or own_phrases) and len(norms) >= n:
+            covered = [False] * len(norms)
+            own = [False] * len(norms)
+            for i, gram in enumerate(zip(*(norms[k:] for k in range(n)), strict=False)):
                 if gram in self.phrases_:
                     covered[i : i + n] = [True] * n
                 elif gram in own_phrases:
                     covered[i : i + n] = [True] * n
                     own[i : i + n] = [True] * n
-            if all(covered) and has_cause_word(text[a:b]):
-                continue  # phrases may not add up to dropping a sentence that states a cause
-            for first, last in runs(covered):
-                start, end = tokens[first].start, tokens[last].end
-                cut[start:end] = [True] * (end - start)
-                scope = group if any(own[first : last + 1]) else None
-                removed.append(("phrase", " ".join(norms[first : last + 1]), text[start:end], scope))
-        for start, end, kind, original in self._context_spans(text):
-            if not any(cut[start:end]):
-                cut[start:end] = [True] * (end - start)
+            if not (all(covered) and sentence.cause):  # phrases may not add up to dropping a cause
+                for first, last in runs(covered):
+                    start, end = sentence.starts[first], sentence.ends[last]
+                    cuts.append((start, end))
+                    scope = group if any(own[first : last + 1]) else None
+                    removed.append(("phrase", " ".join(norms[first : last + 1]), text[start:end], scope))
+        for start, end, kind, original in sentence.context:
+            if not any(start < b and a < end for a, b in cuts):
+                cuts.append((start, end))
                 removed.append((kind, original.lower(), original, None))
-        kept = "".join(ch if not gone else " " for ch, gone in zip(text, cut, strict=True))
-        kept = tidy(self._strip_masks_and_names(kept))
-        own = any(scope is not None for *_, scope in removed)
-        if len(re.findall(WORD, kept)) < self.min_words_left:
-            if own:
-                return "", removed
-            return tidy(self._strip_masks_and_names(text)), [r for r in removed if r[0] in _CONTEXT_KINDS]
-        return kept, removed
+        return self._strip_masks_and_names(blank(text, cuts)), removed
 
     # -- reporting ------------------------------------------------------------------------
     def report(self) -> pd.DataFrame:
@@ -357,6 +374,8 @@ class TextCleaner(Reading):
     ) -> pd.DataFrame:
         docs: Counter[tuple[str, str, str | None]] = Counter()
         examples: dict[tuple[str, str, str | None], str] = {}
+        masks = [(pattern, re.compile(pattern)) for pattern in self.mask_patterns]
+        owners: dict[str, str | None] = {}
         for text, label in zip(texts, labels, strict=True):
             done = self._clean_memo[(text, label)] = self._clean(text, label)
             removed = done[1]
@@ -365,16 +384,17 @@ class TextCleaner(Reading):
                 seen.add((kind, key, scope))
                 examples.setdefault((kind, key, scope), " ".join(original.split()))
             if self._mask_re is not None:
-                for pattern in self.mask_patterns:
-                    if re.search(pattern, text):
+                for pattern, compiled in masks:
+                    if compiled.search(text):
                         seen.add(("mask", pattern, None))
                         examples.setdefault(("mask", pattern, None), pattern)
             if self._name_re is not None:
-                for match in self._name_re.finditer(text):
-                    name = bare_name(match)
-                    owner = owner_of(self.names_, name)
-                    seen.add(("name", name, owner))
-                    examples.setdefault(("name", name, owner), name)
+                for _, _, sentence in self._read(text):
+                    for name in sentence.names:
+                        if name not in owners:
+                            owners[name] = owner_of(self.names_, name)
+                        seen.add(("name", name, owners[name]))
+                        examples.setdefault(("name", name, owners[name]), name)
             docs.update(seen)
         sizes = {group: len(rows) for group, rows in members.items()}
         return report_frame(docs, examples, sizes, self.n_docs_)

@@ -10,10 +10,14 @@ from collections import Counter
 
 import pandas as pd
 
-__all__ = ["REPORT_COLUMNS", "Key", "report_frame"]
+__all__ = ["KEPT_PATTERN", "REPORT_COLUMNS", "Key", "report_frame"]
 
 #: Columns of :meth:`fmviz.offline.cleaning.TextCleaner.report`.
 REPORT_COLUMNS = ["kind", "pattern", "group", "docs", "doc_share"]
+
+#: The pattern of a ``kept`` row: documents that cleaning would have emptied keep their text
+#: (context, masks and names still removed), so no episode ends up with nothing to embed.
+KEPT_PATTERN = "cleaning would leave (almost) nothing: text kept, context masked"
 
 #: ``(kind, key, group)`` of one removed pattern; group ``None`` means corpus-wide.
 Key = tuple[str, str, "str | None"]

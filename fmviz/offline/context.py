@@ -14,7 +14,8 @@ case-insensitively, from three sources:
 - **proper nouns** learnt from the corpus: a word written capitalised in at least 90% of its
   mid-sentence uses, in at least 3 documents (brands, products, street names, people: "Pacifica",
   "Avride"), then masked in any case ("AVRIDE");
-- **dates**: month names with a day or year ("On September 14", "in March 2024") and weekdays.
+- **dates and times**: month names with a day or year ("On September 14", "in March 2024"),
+  weekdays, years, and clock times with their time zone ("at 7:52 AM PT").
 
 Words that carry a cause (:data:`CAUSE_STEMS`: contact, perception, control, adverse conditions)
 are never masked, and the cleaner never drops a sentence holding one as boilerplate.
@@ -64,7 +65,10 @@ _MONTHS = (
 _DATE_RE = re.compile(
     rf"\b(?:(?:{_MONTHS})\.?\s+\d{{1,4}}(?:(?:st|nd|rd|th)?,?\s+\d{{4}})?"
     r"|(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
-    r"|\d{1,2}/\d{1,2}/\d{2,4})\b",
+    r"|\d{1,2}/\d{1,2}/\d{2,4}"
+    # a clock time with its am/pm and time zone ("7:52 AM PT", "15:30 UTC"), and a bare year
+    r"|\d{1,2}:\d{2}(?::\d{2})?(?:\s*[ap]\.?m\b\.?)?(?:\s*(?:[ecmp][sd]?t|utc|gmt)\b)?"
+    r"|(?:19|20)\d{2}(?![-/]\d))\b",
     re.IGNORECASE,
 )
 _WORD_RE = re.compile(WORD)

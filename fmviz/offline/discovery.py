@@ -24,8 +24,9 @@ from sklearn.base import clone
 from threadpoolctl import threadpool_limits
 
 from fmviz.offline.clusterers import ClustererFactory, absorb_noise, describe_clusterer, make_clusterer
+from fmviz.offline.debias import remove_source_signal
 from fmviz.offline.embeddings import Embedder, unit_rows
-from fmviz.offline.k_selection import K_RULES, NO_STRUCTURE, choose_k, silhouette_curve
+from fmviz.offline.k_selection import K_RULES, WEAK_STRUCTURE, choose_k, silhouette_curve
 from fmviz.offline.keyphrases import ClusterDescription, KeyphraseRepresentation
 from fmviz.offline.lexical import LexicalFeatures
 from fmviz.offline.outliers import OutlierRule
@@ -188,10 +189,11 @@ class Discovery:
             Override the instance's bounds for this call.
         groups:
             Optional source of each text (the reporting company). Each source writes in its own
-            style, which embeddings pick up as strongly as content; the clustering features are
-            centred per source (its mean removed, for sources of at least
-            ``MIN_GROUP_SIZE`` texts) so that clusters follow what happened rather than who wrote.
-            Centroids, names and assignment still use the plain embeddings.
+            style, which embeddings pick up as strongly as content; the clustering features lose
+            each source's mean and the directions that tell sources apart
+            (:func:`~fmviz.offline.debias.remove_source_signal`) so that clusters follow what
+            happened rather than who wrote. Centroids, names and assignment still use the plain
+            embeddings.
 
         Returns
         -------
@@ -209,7 +211,7 @@ class Discovery:
         if x.shape[0] != n:
             raise ValueError(f"{x.shape[0]} embeddings for {n} texts")
         lo, hi = self._bounds(n, min_clusters, max_clusters)
-        reduced = _centre_by_group(self._features(texts, x), groups)
+        reduced, debiasing = remove_source_signal(self._features(texts, x), groups, seed=self.seed)
         # torch's and scikit-learn's OpenMP pools fight over cores once a model has run, which makes
         # many small k-means fits 10x slower; one thread is faster at these sizes
         with threadpool_limits(limits=1, user_api="openmp"):
@@ -238,6 +240,7 @@ class Discovery:
             "lexical_weight": self.lexical_weight if self.lexical is not None else 0.0,
             "clusterer": describe_clusterer(self.clusterer_spec),
             "representation": getattr(self.representation, "params", lambda: repr(self.representation))(),
+            "source_signal": debiasing,
             "k": len(clusters),
             "k_bounds": [lo, hi],
             "k_selection": {
@@ -346,29 +349,9 @@ def _relabel_by_size(raw: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.nda
     return labels, unit_rows(centroids)
 
 
-#: Sources with fewer texts keep their features as they are (a mean of a few texts is mostly
-#: their content, not the source's style); the cleaner's ``min_group_docs`` uses the same 10.
-MIN_GROUP_SIZE = 10
-
-
-def _centre_by_group(features: np.ndarray, groups: Sequence[object] | None) -> np.ndarray:
-    """Rows minus their group's mean (groups of ``MIN_GROUP_SIZE``+ rows), renormalised."""
-    if groups is None:
-        return features
-    groups = [None if g is None else str(g) for g in groups]
-    if len(groups) != features.shape[0]:
-        raise ValueError(f"{len(groups)} groups for {features.shape[0]} texts")
-    out = features.copy()
-    for group in set(groups) - {None}:
-        rows = np.array([g == group for g in groups])
-        if rows.sum() >= MIN_GROUP_SIZE:
-            out[rows] -= features[rows].mean(axis=0)
-    return unit_rows(out)
-
-
 def _applied_rule(curve: dict[int, float], rule: str) -> str:
-    if curve and max(curve.values()) <= NO_STRUCTURE:
-        return f"{rule}, at least sqrt(n/2): no silhouette above {NO_STRUCTURE} (no substantial structure)"
+    if curve and max(curve.values()) <= WEAK_STRUCTURE:
+        return f"{rule}, at least sqrt(n/2): no silhouette above {WEAK_STRUCTURE} (weak structure at best)"
     return rule
 
 

@@ -22,6 +22,7 @@ from fmviz.offline.assign import assign_nearest, reason_text
 from fmviz.offline.cleaning import REPORT_COLUMNS, TextCleaner
 from fmviz.offline.discovery import ClustererFactory, Discovery, Reducer, Representation
 from fmviz.offline.embeddings import Embedder
+from fmviz.offline.reducers import MAP_METHODS, project_2d
 from fmviz.offline.static import make_embedder
 from fmviz.results import Assignments, ClusterSet, Reason, Reasons, Split
 
@@ -260,7 +261,7 @@ class OfflineEngine:
         clusters: ClusterSet | None = None,
         assignments: Assignments | None = None,
         *,
-        method: str = "umap",
+        method: str = "tsne",
     ) -> pd.DataFrame:
         """2-D coordinates of every reason for the report's embedding map.
 
@@ -269,7 +270,8 @@ class OfflineEngine:
         reasons, clusters, assignments:
             What to place and how to colour it.
         method:
-            ``"umap"`` (cosine, seeded; PCA below 10 reasons) or ``"pca"`` (instant).
+            One of :data:`~fmviz.offline.reducers.MAP_METHODS`: ``"tsne"`` (landmark t-SNE, fast
+            at any size), ``"umap"`` (cosine, seeded; exact, slower) or ``"pca"`` (instant).
 
         Returns
         -------
@@ -282,9 +284,9 @@ class OfflineEngine:
         if not reasons:
             return pd.DataFrame(columns=columns)
         texts = [reason_text(r) for r in reasons]
-        if method not in ("umap", "pca"):
-            raise ValueError(f"unknown map method {method!r}: use 'umap' or 'pca'")
-        xy = _project_2d(self.embed(texts), self.seed, umap=method == "umap")
+        if method not in MAP_METHODS:
+            raise ValueError(f"unknown map method {method!r}: use one of {', '.join(MAP_METHODS)}")
+        xy = project_2d(self.embed(texts), self.seed, method)
         labels: dict[str, str] = {}
         if assignments is not None:
             labels = assignments.labels()
@@ -304,26 +306,3 @@ class OfflineEngine:
             },
             columns=columns,
         )
-
-
-def _project_2d(x: np.ndarray, seed: int, *, umap: bool = True) -> np.ndarray:
-    """UMAP to 2-D (deterministic with a seed); PCA when asked or for tiny inputs."""
-    n = x.shape[0]
-    if umap and n >= 10:
-        from umap import UMAP
-
-        model = UMAP(
-            n_components=2,
-            n_neighbors=min(15, n - 1),
-            min_dist=0.1,
-            metric="cosine",
-            init="pca",  # spectral init falls back to an unseeded random one on disconnected data
-            random_state=seed,
-            n_jobs=1,
-        )
-        return np.asarray(model.fit_transform(x), dtype=np.float32)
-    if n >= 3:
-        from sklearn.decomposition import PCA
-
-        return PCA(n_components=2, random_state=seed).fit_transform(x).astype(np.float32)
-    return np.column_stack([np.arange(n, dtype=np.float32), np.zeros(n, dtype=np.float32)])

@@ -12,14 +12,17 @@ from collections.abc import Callable
 import numpy as np
 from sklearn.metrics import silhouette_score
 
-__all__ = ["K_RULES", "NO_STRUCTURE", "choose_k", "silhouette_curve", "size_rule_k"]
+__all__ = ["K_RULES", "NO_STRUCTURE", "WEAK_STRUCTURE", "choose_k", "silhouette_curve", "size_rule_k"]
 
 K_RULES = ("knee", "max", "parsimony")
 
 
 #: Kaufman and Rousseeuw (1990): an average silhouette of 0.25 or less means "no substantial
-#: structure has been found". Below it the curve cannot tell one k from another.
+#: structure has been found", and up to 0.50 the structure is "weak and could be artificial".
+#: Below 0.50 the curve's peak at a small k is usually one dominant contrast (two reporting
+#: templates, day and night), not the set of failure modes.
 NO_STRUCTURE = 0.25
+WEAK_STRUCTURE = 0.5
 
 
 def size_rule_k(n: int, lo: int, hi: int) -> int:
@@ -32,13 +35,14 @@ def choose_k(
 ) -> int:
     """Pick k from a ``{k: silhouette}`` curve (see ``Discovery(k_rule=...)``).
 
-    With ``n`` (the number of texts) and a curve that never rises above :data:`NO_STRUCTURE`,
+    With ``n`` (the number of texts) and a curve that never rises above :data:`WEAK_STRUCTURE`,
     the silhouette is too weak to stop at a small k, and the size rule :func:`size_rule_k` is a
-    floor under the rule's choice: real narratives (NHTSA crash reports score 0.15-0.23 at every
-    k) then get a number of modes that grows with the corpus rather than the 3-7 themes a knee
-    finds in noise, while a knee above the floor (8 causes of the navigation sample) still wins.
+    floor under the rule's choice: real narratives (crash reports score 0.15-0.30 at every k,
+    with their best score often at k=2: two reporting styles) then get a number of modes that
+    grows with the corpus rather than the 2-7 themes a knee finds in noise, while a knee above
+    the floor still wins.
     """
-    if n is not None and curve and max(curve.values()) <= NO_STRUCTURE:
+    if n is not None and curve and max(curve.values()) <= WEAK_STRUCTURE:
         ks = sorted(curve)
         return max(choose_k(curve, rule, tolerance), size_rule_k(n, ks[0], ks[-1]))
     ks = sorted(curve)

@@ -4,7 +4,8 @@ The offline engine has no LLM to name its clusters, so it describes each one the
 does: class-based TF-IDF over 1-3-grams picks phrases frequent in the cluster and rare
 elsewhere, and maximal marginal relevance over phrase embeddings drops near-duplicates ("glass
 door" next to "the glass door"); those are the cluster's keywords. The name is the cluster's
-most distinctive readable clause ("struck from behind", :mod:`fmviz.offline.naming`), falling
+readable clause nearest the cluster's centre that says what happened, headed by its leading
+keyphrase ("Glass: sensor looked through the pane", :mod:`fmviz.offline.naming`), falling
 back to the two leading keyphrases, and the description says what the members share and quotes
 the most typical one. Swap :class:`KeyphraseRepresentation` for anything with the same
 ``describe`` method to change how clusters are described.
@@ -21,7 +22,7 @@ import numpy as np
 from scipy import sparse
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
 
-from fmviz.offline.naming import describe_members, failure_phrases, title
+from fmviz.offline.naming import compose_name, describe_members, failure_phrases, noun_words
 
 if TYPE_CHECKING:
     from fmviz.offline.embeddings import Embedder
@@ -170,6 +171,7 @@ class KeyphraseRepresentation:
         keywords = self._keywords(texts, labels, k, centroids, embedder)
         phrases = failure_phrases(texts, labels, k, top_n=8, seed=self.seed)
         n = max(int((labels >= 0).sum()), 1)
+        nouns = noun_words([texts[int(i)] for i in self._sample(labels, k)])
         out = []
         for c in range(k):
             members = np.flatnonzero(labels == c)
@@ -179,11 +181,19 @@ class KeyphraseRepresentation:
             words = keywords[c]
             # the readable clause that carries the cluster's distinctive words, else the keyphrases
             ranked = _by_keywords(phrases[c], words)
-            name = title(ranked[0]) if ranked else keyphrase_name(words, c)
+            name = compose_name(ranked, words, self._fit(ranked, centroids[c], embedder), nouns)
+            name = name or keyphrase_name(words, c)
             typical = texts[reps[0]] if reps else ""
             description = describe_members(ranked[:3], typical, len(members) / n)
             out.append(ClusterDescription(name, words, description, reps))
         return out
+
+    @staticmethod
+    def _fit(phrases: list[str], centroid: np.ndarray, embedder: Embedder | None) -> list[float]:
+        """Cosine of each phrase to the cluster centroid; rank order without an embedder."""
+        if embedder is None or not phrases:
+            return [-float(i) for i in range(len(phrases))]
+        return [float(v) for v in embedder.embed(list(phrases)) @ centroid]
 
     def _sample(self, labels: np.ndarray, k: int) -> np.ndarray:
         """Indices of at most ``max_docs_per_cluster`` seeded-random members per cluster."""

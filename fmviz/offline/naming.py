@@ -17,13 +17,14 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from itertools import pairwise
 
 import numpy as np
 
 from fmviz.offline.context import is_cause_word
 
-__all__ = ["GENERIC_WORDS", "describe_members", "failure_phrases", "title"]
+__all__ = ["GENERIC_WORDS", "compose_name", "describe_members", "failure_phrases", "noun_words", "title"]
 
 #: Words that say nothing about a failure on their own: parties, reports and time words. A name
 #: made only of these (and function words) is rejected.
@@ -36,7 +37,7 @@ GENERIC_WORDS = frozenset({
     "side", "way", "place", "thing", "episode", "failure", "mph", "am", "pm", "passenger",
     # the words of reporting itself (cover notes, updates), which name no failure
     "filed", "dated", "notified", "initial", "unchanged", "submitted", "required", "amended",
-    "parties", "contacted", "police", "original", "version", "days",
+    "parties", "contacted", "police", "original", "version", "days", "llc", "inc", "engaged", "near",
 })
 #: Function words allowed inside a phrase, never at its ends ("struck from behind").
 _INNER = frozenset({
@@ -150,6 +151,76 @@ def failure_phrases(
                 break
         out.append(chosen)
     return out
+
+
+def compose_name(
+    phrases: Sequence[str],
+    keywords: Sequence[str],
+    fit: Sequence[float],
+    nouns: Collection[str] | None = None,
+) -> str:
+    """A name as "what: what happened": the cluster's distinctive subject and its best action clause.
+
+    ``phrases`` are the cluster's readable clauses (:func:`failure_phrases`), ``fit`` how close
+    each lies to the cluster's centre (cosine of its embedding to the centroid), ``keywords`` its
+    c-TF-IDF keyphrases, best first. The action is the closest clause that holds a failure word
+    or a verb ("sensor looked through the pane"), else the closest clause: the nearest to the
+    centre sums the members up, where the most distinctive can name a few of them. The subject is
+    the leading keyphrase that is not generic and not already in the action ("glass"), so that
+    "Glass: sensor looked through the pane" says both what was involved and what happened. With
+    ``nouns`` (:func:`noun_words`), a one-word subject must be one of them: "Sustained" or
+    "Away" head nothing.
+    """
+    if not phrases:
+        return ""
+    order = sorted(range(len(phrases)), key=lambda i: -fit[i])
+    actions = [i for i in order if _is_action(phrases[i])]
+    action = phrases[(actions or order)[0]]
+    used = set(action.split())
+    subject = next(
+        (
+            k
+            for k in keywords
+            if _is_subject(k) and not set(k.split()) & used and (nouns is None or " " in k or k in nouns)
+        ),
+        None,
+    )
+    return title(f"{subject}: {action}" if subject else action)
+
+
+#: Words that mark the next word as a noun phrase ("the glass", "a folding chair").
+_DETERMINERS = frozenset({"the", "a", "an", "its", "their", "his", "her", "this", "that", "another"})
+#: A word is a noun when at least this share of its uses come right after a determiner.
+NOUN_SHARE = 0.25
+
+
+def noun_words(texts: Sequence[str], min_count: int = 3) -> set[str]:
+    """Words these texts mostly use as nouns: often right after a determiner ("the wall").
+
+    No tagger is needed for what a name's subject must be: "the glass", "the desk" and "the
+    legs" pass, "sustained", "away" and "yaw" do not.
+    """
+    after: Counter[str] = Counter()
+    total: Counter[str] = Counter()
+    for text in texts:
+        words = _TOKEN.findall(str(text).lower())
+        total.update(words)
+        after.update(w for prev, w in pairwise(words) if prev in _DETERMINERS)
+    return {w for w, n in total.items() if n >= min_count and after[w] / n >= NOUN_SHARE}
+
+
+def _is_subject(keyword: str) -> bool:
+    """A keyphrase that can head a name: content words only, none generic or a failure word."""
+    words = keyword.split()
+    return bool(words) and all(
+        w not in GENERIC_WORDS
+        and w not in _STOP
+        and len(w) > 2
+        and w.isalpha()
+        and not w.endswith("ly")
+        and not is_cause_word(w)
+        for w in words
+    )
 
 
 def describe_members(phrases: Sequence[str], typical: str, share: float) -> str:

@@ -14,7 +14,7 @@ from sklearn.decomposition import PCA
 
 from fmviz.offline.embeddings import unit_rows
 
-__all__ = ["PCAReducer", "Reducer", "UMAPReducer", "make_reducer"]
+__all__ = ["MAP_METHODS", "PCAReducer", "Reducer", "UMAPReducer", "make_reducer", "project_2d"]
 
 
 class Reducer(Protocol):
@@ -88,3 +88,50 @@ def make_reducer(spec: str | Reducer | None, seed: int = 0) -> Reducer:
             f"unknown reducer {spec!r}: use 'pca', 'umap', 'none' or an object with fit_transform"
         )
     return spec
+
+
+#: Layouts of the report's 2-D map: ``"tsne"`` (default: fast at any size, no compilation),
+#: ``"umap"`` (exact UMAP; numba compiles it on each new process, 20-40 s) and ``"pca"`` (instant).
+MAP_METHODS = ("tsne", "umap", "pca")
+
+
+def project_2d(x: np.ndarray, seed: int = 0, method: str = "tsne", *, landmarks: int = 600) -> np.ndarray:
+    """2-D coordinates of every row of ``x`` (unit-length embeddings) for the embedding map.
+
+    ``"tsne"`` reduces to 50 PCA dimensions, lays out up to ``landmarks`` rows (a seeded sample)
+    with exact t-SNE (:mod:`fmviz.offline._tsne`, numpy only) and places every other row at the
+    similarity-weighted mean of its 10 most similar landmarks: seconds at 10,000 rows, where UMAP
+    costs more than the clustering it shows. Deterministic for a seed.
+    """
+    if method not in MAP_METHODS:
+        raise ValueError(f"unknown map method {method!r}: use one of {', '.join(MAP_METHODS)}")
+    x = np.asarray(x, dtype=np.float32)
+    n = x.shape[0]
+    if n < 3:
+        return np.column_stack([np.arange(n, dtype=np.float32), np.zeros(n, dtype=np.float32)])
+    if method == "pca" or n < 10:
+        return PCA(n_components=2, random_state=seed).fit_transform(x).astype(np.float32)
+    if method == "umap":
+        from umap import UMAP
+
+        model = UMAP(
+            n_components=2,
+            n_neighbors=min(15, n - 1),
+            min_dist=0.1,
+            metric="cosine",
+            init="pca",  # spectral init falls back to an unseeded random one on disconnected data
+            random_state=seed,
+            n_jobs=1,
+        )
+        return np.asarray(model.fit_transform(x), dtype=np.float32)
+    from fmviz.offline._tsne import place_by_neighbours, tsne
+
+    reduced = PCAReducer(n_components=50, seed=seed).fit_transform(x)
+    if n <= landmarks:
+        return tsne(reduced, seed=seed)
+    rng = np.random.default_rng(seed)
+    chosen = np.sort(rng.choice(n, size=landmarks, replace=False))
+    layout = tsne(reduced[chosen], seed=seed)
+    out = place_by_neighbours(reduced, reduced[chosen], layout)
+    out[chosen] = layout
+    return out

@@ -9,9 +9,17 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from fmviz.offline._text import WORD
+from fmviz.offline._text import WORD, sentence_spans
 
-__all__ = ["FUNCTION_WORDS", "bare_name", "owner_of", "product_words", "source_names"]
+__all__ = [
+    "FUNCTION_WORDS",
+    "bare_name",
+    "name_words",
+    "owner_of",
+    "product_words",
+    "sentence_counts",
+    "source_names",
+]
 
 #: Trailing words of a legal name that are not part of how a company is named in prose.
 # fmt: off
@@ -82,11 +90,23 @@ def owner_of(names: dict[str, str], name: str) -> str | None:
 
 
 #: An article or possessive right before a name makes the name a modifier ("the Waymo AV").
+_WINDOW = 40
+_NEXT_WORD = re.compile(rf"\s+({WORD})")
+_POSSESSIVE = re.compile(r"['’]s$")
 _DETERMINER_BEFORE = re.compile(r"(?<!\w)(?:the|a|an|its|our|this|each)\s+$", re.IGNORECASE)
 
 
+def sentence_counts(texts: list[str], labels: list[str | None]) -> Counter[tuple[str, str | None]]:
+    """How often each ``(sentence, source)`` occurs: reports repeat sentences, so reading each once
+    and weighting it by its count does the work of reading every document."""
+    counts: Counter[tuple[str, str | None]] = Counter()
+    for text, label in zip(texts, labels, strict=True):
+        counts.update((text[a:b], label) for a, b in sentence_spans(text))
+    return counts
+
+
 def product_words(
-    texts: list[str],
+    sentences: Counter[tuple[str, str | None]],
     labels: list[str | None],
     name_re: re.Pattern[str],
     names: dict[str, str],
@@ -97,22 +117,27 @@ def product_words(
     A word that comes right after a source's name following an article ("the Waymo AV",
     "a Zoox vehicle") in at least a quarter of the source's mentions of its name (and 3
     times) is how the source names its product. Sources with fewer than ``min_group_docs``
-    documents learn none.
+    documents learn none. ``sentences`` is :func:`sentence_counts` of the documents.
     """
     followers: dict[str, Counter[str]] = {}
     mentions: Counter[str] = Counter()
-    for text, label in zip(texts, labels, strict=True):
+    owners: dict[str, str | None] = {}
+    for (text, label), count in sentences.items():
         if label is None:
             continue
         for match in name_re.finditer(text):
-            if owner_of(names, bare_name(match)) != label:
+            name = bare_name(match)
+            if name not in owners:
+                owners[name] = owner_of(names, name)
+            if owners[name] != label:
                 continue
-            mentions[label] += 1
-            if not _DETERMINER_BEFORE.search(text, 0, match.start()):
+            mentions[label] += count
+            # the article is in the few characters before the name (a window, not the whole prefix)
+            if not _DETERMINER_BEFORE.search(text, max(0, match.start() - _WINDOW), match.start()):
                 continue  # "Waymo is reporting": the name is a subject, not a modifier
-            after = re.match(rf"\s+({WORD})", text[match.end() :])
-            if after and not re.search(r"['’]s$", match.group()) and after.group(1)[:1].isalpha():
-                followers.setdefault(label, Counter())[after.group(1)] += 1
+            after = _NEXT_WORD.match(text, match.end())
+            if after and not _POSSESSIVE.search(match.group()) and after.group(1)[:1].isalpha():
+                followers.setdefault(label, Counter())[after.group(1)] += count
     products = {}
     sizes = Counter(label for label in labels if label is not None)
     for label, counts in followers.items():
@@ -123,3 +148,36 @@ def product_words(
         if words:
             products[label] = words
     return products
+
+
+#: A name is also a plain word of the corpus when written in lower case in this many sentences
+#: at least, and at least as often as it is written capitalised or in capitals.
+WORD_SENTENCES = 3
+
+
+def name_words(sentences: Counter[tuple[str, str | None]], names: dict[str, str]) -> frozenset[str]:
+    """One-word names that the corpus mostly writes as a lower-case word ("may" of "May Mobility").
+
+    Such a name is removed only where it is written as a name (capitalised or in capitals), or
+    the cleaner would strip "may" from every sentence that says a driver may have braked. A name
+    the corpus writes in lower case now and then ("an avride shuttle") is still a name.
+    ``sentences`` is :func:`sentence_counts` of the documents.
+    """
+    candidates = sorted({n.lower() for n in names if re.fullmatch(r"[^\W\d_]+", n) and not n.islower()})
+    if not candidates:
+        return frozenset()
+    pattern = re.compile(rf"(?<!\w)(?:{'|'.join(map(re.escape, candidates))})(?!\w)", re.IGNORECASE)
+    in_sentences: Counter[str] = Counter()
+    lower: Counter[str] = Counter()
+    cased: Counter[str] = Counter()
+    for (text, _), count in sentences.items():
+        seen = set()
+        for word in pattern.findall(text):
+            if word.islower():
+                lower[word] += count
+                seen.add(word)
+            else:
+                cased[word.lower()] += count
+        for word in seen:
+            in_sentences[word] += count
+    return frozenset(w for w in candidates if in_sentences[w] >= WORD_SENTENCES and lower[w] >= cased[w])

@@ -172,6 +172,10 @@ class GeminiProvider(Provider):
         except _TRANSPORT as exc:
             detail = redact(exc, self._api_key)
             raise TransientError(f"{self._where()}: connection failed ({detail})") from exc
+        return self.response_from(response)
+
+    def response_from(self, response: types.GenerateContentResponse) -> LLMResponse:
+        """A ``GenerateContentResponse`` (online, or one answer of a batch job) as an answer."""
         candidates = response.candidates or []
         if not candidates:
             feedback = response.prompt_feedback

@@ -4,8 +4,8 @@ The paper's pipeline makes one multimodal call per failure episode plus a handfu
 large reasoning calls, so cost grows with the dataset. The :class:`Ledger` records every
 call (tokens, seconds, cost, whether the cache served it) and summarises per stage; the
 :func:`estimate_requests` dry run prices a run before any call is made, counting requests
-already in the cache as free; :class:`PriceTable` holds list prices per model and can be
-loaded from a file or overridden, because prices change faster than code.
+already in the cache as free, at online and batch-API rates side by side. Prices live in
+:mod:`fmviz.providers.prices` (re-exported here).
 """
 
 from __future__ import annotations
@@ -21,32 +21,21 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from fmviz.providers.prices import DEFAULT_BATCH_DISCOUNT, DEFAULT_PRICES, PriceTable
+
 if TYPE_CHECKING:
     from fmviz.providers.base import LLMRequest, Provider
     from fmviz.providers.cache import CallCache
 
-__all__ = ["DEFAULT_PRICES", "Estimate", "Ledger", "PriceTable", "estimate_request", "estimate_requests"]
-
-#: USD per 1M (input, output) tokens: published list prices (standard tier, short prompts)
-#: as of 2025. Override with :meth:`PriceTable.load` or :meth:`PriceTable.with_prices`.
-DEFAULT_PRICES: dict[str, tuple[float, float]] = {
-    "gemini-2.5-pro": (1.25, 10.00),
-    "gemini-2.5-flash": (0.30, 2.50),
-    "gemini-2.5-flash-lite": (0.10, 0.40),
-    "gemini-2.0-flash": (0.10, 0.40),
-    "gemini-2.0-flash-lite": (0.075, 0.30),
-    "o4-mini": (1.10, 4.40),
-    "o3": (2.00, 8.00),
-    "o3-mini": (1.10, 4.40),
-    "gpt-4o": (2.50, 10.00),
-    "gpt-4o-mini": (0.15, 0.60),
-    "gpt-4.1": (2.00, 8.00),
-    "gpt-4.1-mini": (0.40, 1.60),
-    "gpt-4.1-nano": (0.10, 0.40),
-    "gpt-5": (1.25, 10.00),
-    "gpt-5-mini": (0.25, 2.00),
-    "gpt-5-nano": (0.05, 0.40),
-}
+__all__ = [
+    "DEFAULT_BATCH_DISCOUNT",
+    "DEFAULT_PRICES",
+    "Estimate",
+    "Ledger",
+    "PriceTable",
+    "estimate_request",
+    "estimate_requests",
+]
 
 #: Ledger columns, in order.
 LEDGER_COLUMNS = [
@@ -60,83 +49,8 @@ LEDGER_COLUMNS = [
     "cached",
     "seconds",
     "cost_usd",
+    "batch",
 ]
-
-
-class PriceTable:
-    """USD per million input and output tokens, per model.
-
-    A model name matches its exact entry, else the longest entry it starts with (so
-    ``gpt-4o-mini-2024-07-18`` is priced as ``gpt-4o-mini``). Unknown models (local ones,
-    self-hosted servers) cost 0.
-
-    Parameters
-    ----------
-    prices:
-        ``{model: (input_per_1m, output_per_1m)}`` or ``{model: {"input": x, "output": y}}``;
-        these override the defaults.
-    defaults:
-        Start from :data:`DEFAULT_PRICES` (True) or from an empty table.
-    """
-
-    def __init__(self, prices: Mapping[str, Any] | None = None, *, defaults: bool = True) -> None:
-        self._prices: dict[str, tuple[float, float]] = dict(DEFAULT_PRICES) if defaults else {}
-        for model, value in (prices or {}).items():
-            self._prices[str(model)] = _pair(model, value)
-
-    @classmethod
-    def load(cls, path: str | os.PathLike[str], *, defaults: bool = True) -> PriceTable:
-        """Read prices from a JSON or TOML file: ``{"model": {"input": x, "output": y}}``."""
-        path = Path(path)
-        raw = path.read_bytes()
-        if path.suffix.lower() == ".toml":
-            try:
-                import tomllib
-            except ModuleNotFoundError:  # Python 3.10
-                import tomli as tomllib  # type: ignore[no-redef]
-            data = tomllib.loads(raw.decode())
-        else:
-            data = json.loads(raw)
-        if isinstance(data, dict) and isinstance(data.get("prices"), dict):
-            data = data["prices"]
-        return cls(data, defaults=defaults)
-
-    def with_prices(self, prices: Mapping[str, Any]) -> PriceTable:
-        """A copy with some prices replaced or added."""
-        table = PriceTable(defaults=False)
-        table._prices = {**self._prices, **{str(m): _pair(m, v) for m, v in prices.items()}}
-        return table
-
-    def lookup(self, model: str) -> tuple[float, float] | None:
-        """(input, output) USD per 1M tokens, or None for an unknown model."""
-        name = model.removeprefix("models/").split("/")[-1]
-        if name in self._prices:
-            return self._prices[name]
-        matches = [known for known in self._prices if name.startswith(known)]
-        return self._prices[max(matches, key=len)] if matches else None
-
-    def cost(self, model: str, input_tokens: int, output_tokens: int) -> float:
-        """USD for one call (0 for unknown models)."""
-        price = self.lookup(model)
-        if price is None:
-            return 0.0
-        return (input_tokens * price[0] + output_tokens * price[1]) / 1_000_000
-
-    def to_frame(self) -> pd.DataFrame:
-        """The table as a DataFrame (model, input_per_1m, output_per_1m)."""
-        rows = [(m, i, o) for m, (i, o) in sorted(self._prices.items())]
-        return pd.DataFrame(rows, columns=["model", "input_per_1m", "output_per_1m"])
-
-    def __contains__(self, model: object) -> bool:
-        return isinstance(model, str) and self.lookup(model) is not None
-
-
-def _pair(model: Any, value: Any) -> tuple[float, float]:
-    if isinstance(value, Mapping):
-        return float(value["input"]), float(value["output"])
-    if isinstance(value, (list, tuple)) and len(value) == 2:
-        return float(value[0]), float(value[1])
-    raise ValueError(f"price for {model!r} must be (input, output) or {{'input':, 'output':}}, got {value!r}")
 
 
 class Ledger:
@@ -164,9 +78,14 @@ class Ledger:
         cached: bool,
         seconds: float,
         episode_id: str | None = None,
+        batch: bool = False,
     ) -> float:
-        """Add one call; returns its cost in USD (0 when served from the cache)."""
-        cost = 0.0 if cached else self.prices.cost(model, input_tokens, output_tokens)
+        """Add one call; returns its cost in USD (0 when cached; batch rates when ``batch``)."""
+        cost = (
+            0.0
+            if cached
+            else self.prices.cost(model, input_tokens, output_tokens, batch=batch, provider=provider)
+        )
         row = {
             "time": time.time(),
             "stage": stage,
@@ -178,6 +97,7 @@ class Ledger:
             "cached": bool(cached),
             "seconds": float(seconds),
             "cost_usd": cost,
+            "batch": bool(batch),
         }
         with self._lock:
             self._rows.append(row)
@@ -203,6 +123,7 @@ class Ledger:
         with self._lock:
             rows = list(self._rows)
         frame = pd.DataFrame(rows, columns=LEDGER_COLUMNS)
+        frame["batch"] = frame["batch"].fillna(False).astype(bool)  # ledgers saved before batch mode
         frame["time"] = pd.to_datetime(frame["time"], unit="s", utc=True)
         return frame
 
@@ -211,12 +132,14 @@ class Ledger:
         frame = self.to_frame()
         keys = ["stage", "provider", "model"]
         if frame.empty:
-            columns = [*keys, "calls", "cached_calls", "input_tokens", "output_tokens", "seconds", "cost_usd"]
+            columns = [*keys, "calls", "cached_calls", "batch_calls", "input_tokens", "output_tokens"]
+            columns += ["seconds", "cost_usd"]
             return pd.DataFrame(columns=columns)
         grouped = frame.groupby(keys, sort=False, dropna=False)
         return grouped.agg(
             calls=("cached", "size"),
             cached_calls=("cached", "sum"),
+            batch_calls=("batch", "sum"),
             input_tokens=("input_tokens", "sum"),
             output_tokens=("output_tokens", "sum"),
             seconds=("seconds", "sum"),
@@ -258,6 +181,8 @@ class Estimate:
     output_tokens: int
     cost_usd: float
     cached: bool
+    #: The same request at the provider's batch rates.
+    batch_cost_usd: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -287,7 +212,12 @@ def estimate_request(
     input_tokens = estimate_input_tokens(request, provider)
     cached = cache is not None and cache.key(provider, request) in cache
     cost = 0.0 if cached else prices.cost(provider.model, input_tokens, output)
-    return Estimate(request.stage, input_tokens, output, cost, cached)
+    batch = (
+        0.0
+        if cached
+        else prices.cost(provider.model, input_tokens, output, batch=True, provider=provider.name)
+    )
+    return Estimate(request.stage, input_tokens, output, cost, cached, batch)
 
 
 def estimate_requests(
@@ -316,8 +246,9 @@ def estimate_requests(
     Returns
     -------
     pandas.DataFrame
-        Columns ``stage, calls, cached, input_tokens, output_tokens, cost_usd``; input and
-        output tokens count only the calls that would be paid.
+        Columns ``stage, calls, cached, input_tokens, output_tokens, cost_usd,
+        batch_cost_usd`` (online and batch-API prices side by side); input and output tokens
+        count only the calls that would be paid.
     """
     rows = []
     for request in requests:
@@ -331,9 +262,10 @@ def estimate_requests(
                 "input_tokens": estimate.input_tokens if paid else 0,
                 "output_tokens": estimate.output_tokens if paid else 0,
                 "cost_usd": estimate.cost_usd,
+                "batch_cost_usd": estimate.batch_cost_usd,
             }
         )
-    columns = ["stage", "calls", "cached", "input_tokens", "output_tokens", "cost_usd"]
+    columns = ["stage", "calls", "cached", "input_tokens", "output_tokens", "cost_usd", "batch_cost_usd"]
     if not rows:
         return pd.DataFrame(columns=columns)
     return pd.DataFrame(rows).groupby("stage", sort=False).sum().reset_index()[columns]

@@ -185,6 +185,10 @@ class OpenAIProvider(Provider):
             completion = client.chat.completions.create(**self._arguments(request))
         except openai.APIError as exc:
             raise self._translate(exc) from exc
+        return self.response_from(completion)
+
+    def response_from(self, completion: Any) -> LLMResponse:
+        """A ``ChatCompletion`` (online, or a line of a Batch API result file) as an answer."""
         if not completion.choices:
             raise ProviderError(f"{self.spec}: the server returned no choices")
         choice = completion.choices[0]

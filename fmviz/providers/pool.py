@@ -151,9 +151,6 @@ def run_pool(
         with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="fmviz-llm") as pool:
             while running or preparing or ready or (fatal is None and started < len(items)):
                 if cpu is not None and prepare is not None:
-                    while fatal is None and started < len(items) and len(preparing) + len(ready) < ahead:
-                        preparing[cpu.submit(prepare, items[started])] = started
-                        started += 1
                     while next_ready in ready and len(running) < concurrency:
                         future = ready.pop(next_ready)
                         index, next_ready = next_ready, next_ready + 1
@@ -162,6 +159,11 @@ def run_pool(
                             settle(keys[index], exc)
                         elif fatal is None:
                             running[pool.submit(fn, future.result())] = keys[index]
+                    # top up after sending: items just sent free their prefetch places at once,
+                    # so the CPU pool never idles until the next answer arrives
+                    while fatal is None and started < len(items) and len(preparing) + len(ready) < ahead:
+                        preparing[cpu.submit(prepare, items[started])] = started
+                        started += 1
                 else:
                     while fatal is None and started < len(items) and len(running) < concurrency:
                         running[pool.submit(fn, items[started])] = keys[started]

@@ -9,7 +9,7 @@ bad requests fail at once; a circuit breaker per endpoint (:mod:`~fmviz.provider
 so a dead server stops the run within seconds; a requests-per-minute pace, a cap on calls
 in flight, a cap on prompt size; and a ledger with a budget cap checked *before* each call.
 JSON repair lives in :mod:`~fmviz.providers.repair`, the worker pool in
-:mod:`~fmviz.providers.pool`.
+:mod:`~fmviz.providers.pool`, batch APIs in :mod:`~fmviz.providers.batch`.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from fmviz.providers.base import (
     RateLimitError,
     TransientError,
 )
+from fmviz.providers.batch.options import BatchOptions, resolve_batch
 from fmviz.providers.breaker import CircuitBreaker, EndpointDown
 from fmviz.providers.cache import CallCache, default_cache_path
 from fmviz.providers.flight import SingleFlight, claimed_call
@@ -102,6 +103,9 @@ class LLM:
     claim_lease:
         Seconds another process waits for this one's identical call before taking it over
         (renewed at every attempt; a killed owner's claim is taken at once).
+    batch:
+        ``True`` or :class:`~fmviz.providers.batch.BatchOptions`: stages 1 and 3 go through the
+        provider's batch API (:mod:`fmviz.providers.batch`).
 
     Examples
     --------
@@ -128,6 +132,7 @@ class LLM:
         replay_failed: bool = False,
         breaker: CircuitBreaker | None = None,
         claim_lease: float = 300.0,
+        batch: bool | BatchOptions | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
@@ -150,6 +155,8 @@ class LLM:
         self.claim_lease = float(claim_lease)
         self.breaker = breaker or CircuitBreaker(self.endpoint)
         self.calls_made = 0
+        self.batch = resolve_batch(batch)
+        self.intercept: Callable[[LLMRequest], LLMResponse | None] | None = None
         self._limiter = RateLimiter(requests_per_minute)
         self._budget = Budget(self.ledger, budget_usd)
         self._slots = threading.BoundedSemaphore(self.concurrency)
@@ -203,6 +210,8 @@ class LLM:
             A rejected request, or a transient error that outlasted ``max_retries``.
         """
         self._check_size(request)
+        if self.intercept is not None and (answer := self.intercept(request)) is not None:
+            return answer  # a batched map's answer (see fmviz.providers.batch.core)
         cache = self.cache
         if cache is None:
             return self._fetch(request, None)
@@ -338,21 +347,9 @@ class LLM:
         Per-item failures (a bad episode, a malformed answer, an oversized prompt, a provider
         error that outlasted its retries) land in ``errors``; a fatal one (credentials, quota,
         budget, a dead endpoint, a bug) raises :class:`RunStopped` with the partial result.
-
-        Parameters
-        ----------
-        items:
-            Work items (episodes, batches, ...).
-        fn:
-            Called once per item (or per ``prepare(item)``), from a worker thread.
-        desc:
-            Progress bar label.
-        key:
-            Item -> key for ``results``/``errors``; defaults to ``item.id`` if present,
-            else the item's index.
-        prepare:
-            CPU-bound work per item (decoding frames), run ahead of ``fn`` on a pool sized
-            to the cores (see :func:`fmviz.providers.pool.run_pool`).
+        ``key`` maps an item to its key (default ``item.id``, else its index); ``prepare`` is
+        CPU-bound work run ahead of ``fn`` (see :func:`fmviz.providers.pool.run_pool`). Batch
+        mode maps with :func:`fmviz.providers.batch.core.batched_map` instead.
         """
         items = list(items)
         keys = [key(item) if key else getattr(item, "id", index) for index, item in enumerate(items)]

@@ -47,7 +47,12 @@ def run_map(
     CPU-bound work per item run ahead of the model calls (see :meth:`LLM.map`).
     """
     try:
-        outcome = llm.map(list(items), fn, desc=desc, key=key, prepare=prepare)
+        if getattr(llm, "batch", None) is not None:  # stages 1 and 3 through the batch API
+            from fmviz.providers.batch.core import batched_map
+
+            outcome = batched_map(llm, list(items), fn, desc=desc, key=key, prepare=prepare)
+        else:
+            outcome = llm.map(list(items), fn, desc=desc, key=key, prepare=prepare)
     except RunStopped as stopped:
         partial = stopped.partial
         results = {str(k): v for k, v in partial.results.items()}

@@ -22,7 +22,7 @@ import numpy as np
 
 from fmviz.episodes import Episode, EpisodeError
 from fmviz.providers.base import Image
-from fmviz.video import TailSpec, encode_frames, select_tail
+from fmviz.video import TailSpec, decoder_threads, encode_frames, select_tail
 
 if TYPE_CHECKING:
     from fmviz.providers.cache import CallCache
@@ -102,7 +102,8 @@ def remembered_tail(
         with lock:
             if not decoded:
                 try:
-                    decoded.append(encode_frames(select_tail(episode, spec)))
+                    with decoder_threads(1):  # may run on any of many request threads
+                        decoded.append(encode_frames(select_tail(episode, spec)))
                 except EpisodeError:
                     raise
                 except Exception as exc:

@@ -41,8 +41,11 @@ ESTIMATE_COLUMNS = [
     "input_tokens",
     "output_tokens",
     "cost_usd",
+    "batch_cost_usd",
     "skipped",
 ]
+#: Stages ``--batch`` sends through the batch APIs (stage 2 stays online: it is a handful of calls).
+BATCH_STAGES = ("reasons", "assign")
 STAGE_KEYS = ("reasons", "clusters", "assign")
 
 
@@ -84,8 +87,10 @@ def estimate_pipeline(
     -------
     pandas.DataFrame
         One row per stage plus ``total``: ``stage, engine, calls, cached_calls,
-        input_tokens, output_tokens, cost_usd, skipped`` (episodes whose stage-1 request
-        could not be built, e.g. unreadable video; they would land in errors).
+        input_tokens, output_tokens, cost_usd, batch_cost_usd, skipped``. ``cost_usd`` prices
+        an online run, ``batch_cost_usd`` a ``--batch`` run (stages 1 and 3 at the
+        provider's batch rates, stage 2 online); ``skipped`` counts episodes whose stage-1
+        request could not be built (e.g. unreadable video; they would land in errors).
     """
     domain = dataset.domain if dataset.domain in DOMAINS else "generic"
     prompts = prompts or load_prompts(domain)
@@ -139,6 +144,7 @@ def _price(
         "input_tokens": 0,
         "output_tokens": 0,
         "cost_usd": 0.0,
+        "batch_cost_usd": 0.0,
         "skipped": skipped,
     }
     if llm is None or not requests:
@@ -157,6 +163,8 @@ def _price(
     row["input_tokens"] = int(estimate["input_tokens"].sum())
     row["output_tokens"] = int(estimate["output_tokens"].sum())
     row["cost_usd"] = float(estimate["cost_usd"].sum())
+    batched = stage in BATCH_STAGES
+    row["batch_cost_usd"] = float(estimate["batch_cost_usd" if batched else "cost_usd"].sum())
     return row
 
 

@@ -19,6 +19,7 @@ from fmviz.stages.split import split_cluster
 from fmviz.video import TailSpec
 
 if TYPE_CHECKING:
+    from fmviz.executors import Executor
     from fmviz.providers.runner import LLM
 
 __all__ = ["LLMEngine"]
@@ -44,6 +45,8 @@ class LLMEngine:
         Stage 1 sends frames when an episode has them.
     max_prompt_tokens:
         Stage-2 prompt budget above which reasons are clustered in batches.
+    executor:
+        Where stage 1 decodes tails (:mod:`fmviz.executors`; default: this process).
 
     Examples
     --------
@@ -61,6 +64,7 @@ class LLMEngine:
         seed: int = 0,
         include_frames: bool = True,
         max_prompt_tokens: int = DEFAULT_MAX_PROMPT_TOKENS,
+        executor: Executor | None = None,
     ) -> None:
         self.llm = llm
         self.prompts = prompts
@@ -69,6 +73,7 @@ class LLMEngine:
         self.seed = seed
         self.include_frames = include_frames
         self.max_prompt_tokens = max_prompt_tokens
+        self.executor = executor
         self._domain_prompts: PromptSet | None = None
 
     @property
@@ -94,6 +99,7 @@ class LLMEngine:
             prompts=self._prompts(dataset),
             tail=self.tail,
             include_frames=self.include_frames,
+            executor=self.executor,
         )
 
     def discover_clusters(

@@ -22,13 +22,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from fmviz.episodes import Dataset, Episode, EpisodeError
+from fmviz.executors import Executor, ExecutorFault, LocalExecutor, TailDecoder, decode_tail
 from fmviz.prompts import DOMAINS, PromptSet, load_prompts
 from fmviz.providers.base import Image, LLMRequest
 from fmviz.results import Reason, Reasons
 from fmviz.stages._common import run_map
 from fmviz.stages._tails import remember_tail, remembered_tail, tail_fingerprint
 from fmviz.stages.schemas import ReasonAnswer
-from fmviz.video import TailSpec, encode_frames, select_tail
+from fmviz.video import TailSpec, decoder_threads
 
 if TYPE_CHECKING:
     from fmviz.providers.cache import CallCache
@@ -58,6 +59,7 @@ def infer_reasons(
     prompts: PromptSet | None = None,
     tail: TailSpec | None = None,
     include_frames: bool = True,
+    executor: Executor | None = None,
 ) -> Reasons:
     """Ask ``llm`` for a trajectory and failure reason per episode (paper Step 1).
 
@@ -74,6 +76,9 @@ def infer_reasons(
         How many tail frames to send, at which rate and size (paper: the last T frames).
     include_frames:
         ``False`` sends text only (the narrative), e.g. for a cheap first pass.
+    executor:
+        Where tails are decoded (:mod:`fmviz.executors`): this process (default) or a Ray
+        cluster; the model calls always stay in the runner.
 
     Returns
     -------
@@ -88,12 +93,17 @@ def infer_reasons(
     """
     prompts = prompts or load_prompts(_domain(dataset))
     tail = tail or TailSpec()
+    executor = executor or LocalExecutor()
 
     def prepare(episode: Episode) -> _Prepared:
-        request = build_reason_request(
-            episode, prompts, tail=tail, include_frames=include_frames, tails=llm.cache
-        )
+        with decoder_threads(1):  # the prepare pool already runs one decode per core
+            request = build_reason_request(
+                episode, prompts, tail=tail, include_frames=include_frames, tails=llm.cache, decode=decode
+            )
         return _Prepared(episode, request, reason_evidence(episode, request))
+
+    def needs_decoding(episode: Episode) -> bool:
+        return include_frames and episode.has_frames and not _tail_remembered(episode, tail, llm.cache)
 
     def explain(prepared: _Prepared) -> Reason:
         answer, response = llm.generate_json(prepared.request, ReasonAnswer)
@@ -110,16 +120,17 @@ def infer_reasons(
     def collect(results: dict[str, Reason], errors: dict[str, str]) -> Reasons:
         return Reasons([results[i] for i in dataset.ids if i in results], errors)
 
-    results, errors = run_map(
-        llm,
-        dataset.episodes,
-        explain,
-        desc="stage 1: failure reasons",
-        key=lambda episode: episode.id,
-        on_stop=collect,
-        attribute="partial_reasons",
-        prepare=prepare,
-    )
+    with executor.tail_decoder(dataset.episodes, tail, needs_decoding) as decode:
+        results, errors = run_map(
+            llm,
+            dataset.episodes,
+            explain,
+            desc="stage 1: failure reasons",
+            key=lambda episode: episode.id,
+            on_stop=collect,
+            attribute="partial_reasons",
+            prepare=prepare,
+        )
     return collect(results, errors)
 
 
@@ -130,11 +141,13 @@ def build_reason_request(
     tail: TailSpec | None = None,
     include_frames: bool = True,
     tails: CallCache | None = None,
+    decode: TailDecoder | None = None,
 ) -> LLMRequest:
     """The stage-1 request for one episode: prompt with context, plus tail frames.
 
     With ``tails`` (the run's call cache), a tail encoded before is rebuilt from its
-    remembered digests without decoding (see :mod:`fmviz.stages._tails`).
+    remembered digests without decoding (see :mod:`fmviz.stages._tails`). ``decode`` makes
+    the frames (default: in this process; an executor's decoder takes them from a cluster).
 
     Raises
     ------
@@ -151,13 +164,11 @@ def build_reason_request(
             images, times = remembered
         else:
             try:
-                clip = select_tail(episode, tail)
-                images = tuple(encode_frames(clip))
-            except EpisodeError:
+                images, times = (decode or decode_tail)(episode, tail)
+            except (EpisodeError, ExecutorFault):  # a cluster fault stops the run, keeping finished work
                 raise
             except Exception as exc:  # a decoder error that escaped the video module
                 raise EpisodeError(episode.id, f"could not read frames: {exc}") from exc
-            times = [float(t) for t in clip.times]
             if tails is not None and fingerprint is not None and images:
                 remember_tail(tails, fingerprint, images, times)
         if not images:
@@ -184,6 +195,12 @@ def build_reason_request(
         stage=STAGE,
         episode_id=episode.id,
     )
+
+
+def _tail_remembered(episode: Episode, tail: TailSpec, cache: CallCache | None) -> bool:
+    """Whether the call cache remembers this tail, so stage 1 needs no decode for it."""
+    fingerprint = tail_fingerprint(episode, tail) if cache is not None else None
+    return bool(cache is not None and fingerprint and cache.get_tail(fingerprint) is not None)
 
 
 def reason_evidence(episode: Episode, request: LLMRequest) -> str:

@@ -10,6 +10,8 @@ It implements just enough of each API:
 * OpenAI: ``POST /v1/chat/completions`` returning a ``chat.completion`` object.
 * Gemini: ``POST /v1beta/models/{model}:generateContent`` returning a
   ``GenerateContentResponse``.
+* Both batch APIs (files upload, create, poll, results, cancel), with scripted failed,
+  expired and partial jobs: :mod:`~fmviz.testing.batches` (``server.batches``).
 
 A *responder* decides every answer: it receives a :class:`RecordedRequest` and returns a
 :class:`Reply` (or a plain string). Errors are rendered in each provider's own error

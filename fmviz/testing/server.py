@@ -15,6 +15,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from fmviz.testing.batches import BatchDesk
 from fmviz.testing.replies import RecordedRequest, Reply, Responder, echo
 from fmviz.testing.wire import (
     gemini_error,
@@ -53,9 +54,38 @@ class _Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True  # the client gave up (timeout test)
 
+    def _send_bytes(self, status: int, data: bytes, headers: dict[str, str], content_type: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _batch_route(self, method: str, raw: bytes) -> bool:
+        """Files and batch jobs (:mod:`fmviz.testing.batches`); False when the path is not one."""
+        path, _, query = self.path.partition("?")
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        answer = self.server.owner.batches.route(method, path, query, headers, raw)
+        if answer is None:
+            return False
+        status, payload, extra, content_type = answer
+        if isinstance(payload, bytes):
+            self._send_bytes(status, payload, extra, content_type or "application/octet-stream")
+        else:
+            self._send(status, payload, extra)
+        return True
+
+    def do_GET(self) -> None:
+        if not self._batch_route("GET", b""):
+            self._send(404, {"error": {"message": f"unknown path {self.path}"}}, {})
+
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
+        if self._batch_route("POST", raw):
+            return
         try:
             body = json.loads(raw or b"{}")
         except json.JSONDecodeError:
@@ -151,6 +181,8 @@ class LoopbackServer:
     def __init__(self, responder: Responder | None = None, *, port: int = 0) -> None:
         self.responder: Responder = responder or echo
         self.requests: list[RecordedRequest] = []
+        #: Files and batch jobs of both APIs (see :class:`fmviz.testing.batches.BatchDesk`).
+        self.batches = BatchDesk(self)
         self._lock = threading.Lock()
         self._closing = threading.Event()
         self._httpd = _Server(("127.0.0.1", port), _Handler)

@@ -21,6 +21,7 @@ Examples
 from __future__ import annotations
 
 from fmviz.video.clip import Clip, TailSpec, fit, fitted_size
+from fmviz.video.decode import decoder_threads
 from fmviz.video.encode import data_uri, encode_frames, thumbnails
 from fmviz.video.files import (
     IMAGE_EXTENSIONS,
@@ -40,6 +41,7 @@ __all__ = [
     "TailSpec",
     "check_sources",
     "data_uri",
+    "decoder_threads",
     "encode_frames",
     "fit",
     "fitted_size",

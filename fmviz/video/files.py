@@ -152,13 +152,19 @@ def check_sources(episodes: Iterable[Episode]) -> dict[str, str]:
     >>> check_sources([Episode("e1", source="/nowhere/e1.mp4")])
     {'e1': 'source not found: /nowhere/e1.mp4'}
     """
+    from fmviz.logs.dispatch import check_log_source, is_log_path  # robot logs: summary only
+
     problems: dict[str, str] = {}
     for episode in episodes:
         source = episode.source
         if source is None or isinstance(source, np.ndarray):
             continue
         path = Path(source)
-        if not path.exists():
+        if is_log_path(path):
+            problem = check_log_source(episode)
+            if problem is not None:
+                problems[episode.id] = problem
+        elif not path.exists():
             problems[episode.id] = f"source not found: {path}"
         elif path.is_dir():
             if not image_files(path):

@@ -37,7 +37,8 @@ def select_tail(episode: Episode, spec: TailSpec | None = None) -> Clip:
     ----------
     episode:
         The episode; its ``source`` is a video path, an image folder, a single image, or a
-        ``(K, H, W, 3)`` / ``(K, H, W)`` uint8 array. ``failure_frame`` / ``failure_time``
+        ``(K, H, W, 3)`` / ``(K, H, W)`` uint8 array, or a robot log (``.mcap``, ``.bag``,
+        a LeRobot video segment; read by :mod:`fmviz.logs`). ``failure_frame`` / ``failure_time``
         mark the failure (both ``None`` -> last frame); ``fps`` is the frame rate of image
         folders and arrays (without it, their frames are taken as already sampled at
         ``spec.fps``), and a fallback for videos without timing.
@@ -61,6 +62,12 @@ def select_tail(episode: Episode, spec: TailSpec | None = None) -> Clip:
         raise EpisodeError(episode.id, "has no frames to select (source is None: a text-only episode)")
     if isinstance(source, np.ndarray):
         clip = _from_array(episode, source, spec)
+        _warn_short(episode, clip, spec)
+        return clip
+    from fmviz.logs.dispatch import read_log_tail  # MCAP, ROS bags, LeRobot segments
+
+    clip = read_log_tail(episode, spec)
+    if clip is not None:
         _warn_short(episode, clip, spec)
         return clip
     path = Path(source)

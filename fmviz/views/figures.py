@@ -18,7 +18,14 @@ import plotly.graph_objects as go
 if TYPE_CHECKING:
     from fmviz.video import Clip
 
-__all__ = ["clip_figure", "cluster_frequency_figure", "embedding_map_figure", "safe_text", "taxonomy_heatmap"]
+__all__ = [
+    "clip_figure",
+    "cluster_frequency_figure",
+    "embedding_map_figure",
+    "k_curve_figure",
+    "safe_text",
+    "taxonomy_heatmap",
+]
 
 
 def safe_text(text: object, width: int = 80, max_chars: int = 400) -> str:
@@ -61,6 +68,38 @@ def cluster_frequency_figure(summary: pd.DataFrame, *, title: str = "Failure mod
         height=max(300, 40 * len(frame) + 120),
         margin={"l": 10, "r": 10, "t": 50, "b": 40},
         legend={"orientation": "h", "y": -0.15},
+    )
+    return fig
+
+
+def k_curve_figure(selection: dict[str, object]) -> go.Figure | None:
+    """The score curve the number of failure modes was chosen from, the choice marked.
+
+    ``selection`` is a cluster set's ``provenance["k_selection"]`` (offline engine); ``None``
+    when it holds no curve (an LLM chose the number, or k was fixed).
+    """
+    scores = selection.get("scores") if isinstance(selection, dict) else None
+    if not isinstance(scores, dict) or not scores:
+        return None
+    ks = sorted(int(k) for k in scores)
+    values = [float(scores[str(k)]) for k in ks]
+    fig = go.Figure()
+    fig.add_scatter(x=ks, y=values, mode="lines+markers", name=safe_text(selection.get("metric", "score")))
+    chosen = selection.get("chosen")
+    if isinstance(chosen, int) and str(chosen) in scores:
+        fig.add_scatter(
+            x=[chosen],
+            y=[float(scores[str(chosen)])],
+            mode="markers",
+            name=f"chosen: k = {chosen}",
+            marker={"size": 14, "symbol": "star", "color": "crimson"},
+        )
+    fig.update_layout(
+        title=safe_text(f"Number of failure modes ({selection.get('applied', selection.get('rule', ''))})"),
+        xaxis={"title": "k (number of clusters)", "dtick": 1},
+        yaxis={"title": safe_text(selection.get("metric", "score"))},
+        height=320,
+        margin={"l": 10, "r": 10, "t": 50, "b": 40},
     )
     return fig
 

@@ -18,7 +18,12 @@ from plotly.offline import get_plotlyjs
 
 from fmviz.results import OUTLIER, StaleResultsWarning
 from fmviz.views.evaluation import render_evaluation_section
-from fmviz.views.figures import cluster_frequency_figure, embedding_map_figure, taxonomy_heatmap
+from fmviz.views.figures import (
+    cluster_frequency_figure,
+    embedding_map_figure,
+    k_curve_figure,
+    taxonomy_heatmap,
+)
 
 if TYPE_CHECKING:
     from fmviz.results import RunResult
@@ -112,6 +117,24 @@ def _labels_section(result: RunResult) -> str:
     )
 
 
+def _selection_section(result: RunResult) -> str:
+    """How the number of modes was chosen and what was taken out of the texts' style."""
+    provenance = result.clusters.provenance
+    fig = k_curve_figure(provenance.get("k_selection") or {})
+    if fig is None:
+        return ""
+    parts = ["<h2>How many failure modes</h2>", _figure(fig)]
+    signal = provenance.get("source_signal")
+    if isinstance(signal, dict) and signal.get("method") not in (None, "none"):
+        parts.append(
+            f"<p class=muted>Each source's writing style was taken out before clustering "
+            f"({_e(signal.get('method'))}: {_e(signal.get('sources'))} sources, "
+            f"{_e(signal.get('removed_directions'))} directions removed; held-out accuracy of telling "
+            f"sources apart {_e(signal.get('balanced_accuracy'))}, chance {_e(signal.get('chance'))}).</p>"
+        )
+    return "\n".join(parts)
+
+
 def _monitor_section(run_dir: Path) -> str:
     """The Table-II-like table ``fmviz monitor`` wrote into the run folder, if it ran."""
     table = run_dir / "monitor" / "table.csv"
@@ -189,6 +212,7 @@ def render_report(
         points["cluster_id"] = points["episode_id"].map(current).fillna(points["cluster_id"])
         fig = embedding_map_figure(points, cluster_names=result.clusters.names(), hover=hover)
         parts.append(_figure(fig))
+    parts.append(_selection_section(result))
     if len(result.clusters.log) or result.clusters.log.undone:
         parts.append("<h2>Edits</h2><p>Edits to the proposed failure modes, in order:</p>")
         parts.append(_table(result.clusters.log_frame()))
