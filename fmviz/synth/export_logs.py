@@ -14,15 +14,11 @@ untouched (its files stay byte-identical).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from tqdm.auto import tqdm
-
 from fmviz.episodes import Dataset
-from fmviz.synth._scenes import CAUSES
-from fmviz.synth.navigation import DESCRIPTION, NavEpisode, plan_episodes, simulate_episode
+from fmviz.synth.navigation import DESCRIPTION, NavEpisode, navigation_episodes
 
 __all__ = ["export_navigation_bag", "export_navigation_mcap", "navigation_episodes", "write_episode_log"]
 
@@ -31,23 +27,6 @@ NS = 1_000_000_000
 EPOCH_NS = 1_700_000_000 * NS
 IMAGE_TOPIC, FAILURE_TOPIC, NOTES_TOPIC = "/camera/front", "/failure", "/operator_notes"
 _NOTE = "SYNTHETIC episode rendered by fmviz.synth.navigation; the narrative is a generated log."
-
-
-def navigation_episodes(
-    n_per_cause: int = 2,
-    n_safe: int = 0,
-    seed: int = 0,
-    size: tuple[int, int] = (128, 96),
-    fps: float = 10.0,
-    frames: int = 32,
-    causes: tuple[str, ...] = CAUSES,
-    progress: bool = True,
-) -> Iterator[NavEpisode]:
-    """The episodes :func:`~fmviz.synth.generate_navigation` renders for the same arguments."""
-    for episode_id, cause, episode_seed in tqdm(
-        plan_episodes(n_per_cause, n_safe, seed, causes), desc="navigation episodes", disable=not progress
-    ):
-        yield simulate_episode(cause, episode_seed, size=size, fps=fps, frames=frames, episode_id=episode_id)
 
 
 def _timeline(episode: NavEpisode, fps: float, post_roll: float, marker: bool) -> list[tuple[int, str, Any]]:

@@ -24,6 +24,7 @@ Examples
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,7 @@ __all__ = [
     "NavEpisode",
     "generate_navigation",
     "min_clearance",
+    "navigation_episodes",
     "plan_episodes",
     "simulate_episode",
 ]
@@ -250,13 +252,8 @@ def generate_navigation(
     out = Path(out_dir)
     (out / "videos").mkdir(parents=True, exist_ok=True)
     rows: dict[bool, list[dict[str, Any]]] = {True: [], False: []}
-    for episode_id, cause, episode_seed in tqdm(
-        plan_episodes(n_per_cause, n_safe, seed, causes), desc="navigation episodes", disable=not progress
-    ):
-        episode = simulate_episode(
-            cause, episode_seed, size=size, fps=fps, frames=frames, episode_id=episode_id
-        )
-        source = f"videos/{episode_id}.mp4"
+    for episode in navigation_episodes(n_per_cause, n_safe, seed, size, fps, frames, causes, progress):
+        source = f"videos/{episode.id}.mp4"
         _write_video(episode.frames, out / source, fps)
         rows[episode.collided].append(_row(episode, source, fps))
     failures = pd.DataFrame(rows[True])
@@ -268,6 +265,23 @@ def generate_navigation(
     from fmviz.loaders import load_dataset
 
     return load_dataset(out)
+
+
+def navigation_episodes(
+    n_per_cause: int = 2,
+    n_safe: int = 0,
+    seed: int = 0,
+    size: tuple[int, int] = (128, 96),
+    fps: float = 10.0,
+    frames: int = 32,
+    causes: tuple[str, ...] = CAUSES,
+    progress: bool = True,
+) -> Iterator[NavEpisode]:
+    """The episodes :func:`generate_navigation` renders for the same arguments, one at a time."""
+    for episode_id, cause, episode_seed in tqdm(
+        plan_episodes(n_per_cause, n_safe, seed, causes), desc="navigation episodes", disable=not progress
+    ):
+        yield simulate_episode(cause, episode_seed, size=size, fps=fps, frames=frames, episode_id=episode_id)
 
 
 def plan_episodes(
