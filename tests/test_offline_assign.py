@@ -8,7 +8,7 @@ import pytest
 from fmviz.evaluate.metrics import weighted_f1
 from fmviz.offline.assign import assign_nearest, cluster_texts, cluster_vectors, random_assign
 from fmviz.offline.embeddings import Embedder
-from fmviz.results import OUTLIER, Cluster, ClusterSet, Reason, Reasons
+from fmviz.results import BOILERPLATE_ONLY, OUTLIER, Cluster, ClusterSet, Reason, Reasons
 
 # A hand-built cluster set like one an LLM writes: names, descriptions, keywords, no centroids.
 LLM_CLUSTERS = ClusterSet(
@@ -66,6 +66,17 @@ def test_outlier_threshold(embedder):
     # the threshold applies to real reasons too: above every score, everything is an outlier
     everything = assign_nearest(reasons(), LLM_CLUSTERS, embedder=embedder, threshold=0.999)
     assert all(a.is_outlier for a in everything)
+
+
+def test_a_reason_made_of_reporting_boilerplate_is_an_outlier_whatever_it_resembles(embedder):
+    text, _ = REASONS["r1"]  # it would be nearest to A at any threshold
+    flagged = Reasons([Reason("n", "", text, provenance={BOILERPLATE_ONLY: True}), Reason("r1", "", text)])
+    assignments = assign_nearest(flagged, LLM_CLUSTERS, embedder=embedder, threshold=-1.0)
+    assert assignments["r1"].cluster_id == "A"
+    assert assignments["n"].is_outlier
+    assert "boilerplate" in assignments["n"].rationale
+    assert flagged["n"].boilerplate_only
+    assert not flagged["r1"].boilerplate_only
 
 
 def test_stored_centroids_are_used_when_the_model_matches(embedder):

@@ -216,3 +216,21 @@ def test_groups_must_match_the_texts():
     texts, groups = multi_source_reports()
     with pytest.raises(ValueError, match="one group per text"):
         TextCleaner().fit(texts, groups[:-1])
+
+
+def test_a_cover_note_is_boilerplate_only_and_a_report_with_an_event_is_not():
+    texts = synthetic_reports()
+    # a cover note: the template with its date and city, and no event (a duplicate of another report)
+    texts += [
+        f'On June [XXX], 2024 at {h}:00 PM a Robocar Automated Vehicle ("Robocar AV") operating in '
+        f"{city} was involved in an incident on [XXX] near [XXX]. Robocar files this report under "
+        "Section 4 of the reporting order. Robocar may amend this report as more information "
+        "becomes available."
+        for h, city in ((3, "Springfield"), (4, "Brockway"))
+    ]
+    # the template alone, but a sentence with a cause word in it: it says what went wrong
+    texts.append(texts[-1].replace("Robocar files", "The vehicle was struck from behind. Robocar files"))
+    cleaner = TextCleaner().fit(texts)
+    flags = cleaner.boilerplate_only(texts)
+    assert flags == [False] * len(EVENTS) * 2 + [True, True, False]
+    assert TextCleaner(enabled=False).fit(texts).boilerplate_only(texts) == [False] * len(texts)

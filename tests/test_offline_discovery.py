@@ -131,6 +131,35 @@ def test_keywords_name_the_cause(embedder, corpus):
         assert any(word in k for k in cluster.keywords), (cause, cluster.keywords)
 
 
+def test_held_out_texts_are_outliers_that_neither_shape_nor_name_a_cluster(embedder, corpus):
+    texts, _, ids, _ = corpus
+    notes = [f"Acme filed report {i} under the order; see the original submission." for i in range(12)]
+    held = [*texts, *notes]
+    held_ids = [*ids, *(f"note-{i}" for i in range(len(notes)))]
+    exclude = [False] * len(texts) + [True] * len(notes)
+    result = Discovery(embedder, seed=0).fit(held, held_ids, exclude=exclude)
+    clusters = result.clusters
+    assert result.outliers[len(texts) :].all()
+    assert not any(m.startswith("note-") for m in clusters.membership)
+    assert clusters.provenance["outliers"]["boilerplate_only"] == len(notes)
+    assert not any("filed" in k or "submission" in k for c in clusters for k in c.keywords)
+    assert result.labels.min() >= 0
+    assert result.labels.max() < len(clusters)
+    # excluding everything would leave nothing to cluster: the flags are ignored then
+    everything = Discovery(embedder, seed=0).fit(notes, exclude=[True] * len(notes))
+    assert not everything.outliers.all()
+
+
+def test_the_default_search_leaves_room_for_the_size_rule():
+    from fmviz.offline.k_selection import MAX_MODES, default_max_k, size_rule_k
+
+    assert default_max_k(100) == 20  # clusters of about five members or more
+    assert default_max_k(40) == 8
+    for n in (1500, 5000, 100_000):
+        assert size_rule_k(n, 2, 10**6) <= default_max_k(n) or default_max_k(n) == MAX_MODES
+        assert default_max_k(n) <= MAX_MODES
+
+
 def test_bounds_fix_the_number_of_clusters(embedder, corpus):
     texts, _, ids, x = corpus
     clusters = Discovery(embedder).fit(texts, ids, embeddings=x, min_clusters=3, max_clusters=3).clusters

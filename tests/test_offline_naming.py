@@ -96,3 +96,15 @@ def test_only_a_noun_heads_a_name():
         == "Glass: struck the pane"
     )
     assert compose_name(["struck the pane"], ["sustained", "away"], fit, nouns) == "Struck the pane"
+
+
+def test_a_cluster_whose_best_name_is_taken_gets_its_next_best_not_an_id():
+    from fmviz.offline.naming import compose_name, name_candidates
+
+    phrases = ["approached the vehicle from behind", "stopped at the light"]
+    keywords = ["queue", "intersection"]
+    names = name_candidates(phrases, keywords, [0.9, 0.5])
+    assert names[0] == compose_name(phrases, keywords, [0.9, 0.5])
+    assert names[0] == "Queue: approached the vehicle from behind"
+    assert names[1] == "Intersection: approached the vehicle from behind"
+    assert len(names) == len(set(names))

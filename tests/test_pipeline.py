@@ -216,3 +216,21 @@ def test_report_shows_the_curve_the_number_of_modes_was_chosen_from() -> None:
     assert "How many failure modes" not in render_report(
         RunResult(dataset, reasons, bare, assignments, {"clusters": "openai"}), widgets=False
     )
+
+
+def test_report_says_how_many_narratives_were_boilerplate_only() -> None:
+    import pandas as pd
+
+    from fmviz.results import BOILERPLATE_ONLY, RunResult
+
+    dataset = Dataset([Episode(f"e{i}", narrative="x") for i in range(3)], name="ds")
+    flags = [{BOILERPLATE_ONLY: True}, {BOILERPLATE_ONLY: True}, {}]
+    reasons = Reasons([Reason(f"e{i}", "t", "r", "raw", "offline", flag) for i, flag in enumerate(flags)])
+    clusters = ClusterSet([Cluster("C1", "n", "d", [], 1.0)])
+    assignments = Assignments(
+        [Assignment("e0", OUTLIER, ""), Assignment("e1", OUTLIER, ""), Assignment("e2", "C1", "")]
+    )
+    row = {"kind": "sentence", "pattern": "p", "group": None, "docs": 3, "doc_share": 1.0}
+    cleaning = pd.DataFrame([row])
+    run = RunResult(dataset, reasons, clusters, assignments, {"clusters": "offline"}, cleaning=cleaning)
+    assert "2 narratives are reporting boilerplate and nothing else" in render_report(run, widgets=False)

@@ -18,7 +18,7 @@ import bisect
 import re
 from typing import NamedTuple
 
-from fmviz.offline._text import DIGITS, MASK_TOKEN, NAME_TOKEN, WORD, sentence_spans
+from fmviz.offline._text import DIGITS, MASK_TOKEN, NAME_TOKEN, WORD, blank, sentence_spans
 from fmviz.offline.context import ContextMasker, has_cause_word
 from fmviz.offline.sources import bare_name
 
@@ -144,6 +144,15 @@ class Reading:
                 found.append((a, b, sentence))
             self._text_memo[text] = found
         return found
+
+    def _without_context(self, text: str) -> str:
+        """``text`` with the context spans (places, proper nouns, dates) of its sentences blanked."""
+        pieces, last = [], 0
+        for a, b, sentence in self._read(text):
+            pieces.extend((text[last:a], blank(sentence.text, [(s, e) for s, e, _, _ in sentence.context])))
+            last = b
+        pieces.append(text[last:])
+        return "".join(pieces)
 
     def _read_sentence(self, text: str) -> Sentence:
         spans = tuple(self.context.spans(text)) if self.context is not None else ()

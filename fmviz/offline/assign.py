@@ -117,7 +117,9 @@ def assign_nearest(
     use_members:
         A reason that offline discovery clustered (same episode id, same text) keeps the cluster
         it was found in, since discovery also used lexical features that the centroids lack;
-        ``False`` assigns every reason by nearest vector (the pure EA baseline).
+        ``False`` assigns every reason by nearest vector (the pure EA baseline). A reason whose
+        text is reporting boilerplate only (:attr:`~fmviz.results.Reason.boilerplate_only`) is
+        an outlier either way.
 
     Returns
     -------
@@ -151,7 +153,10 @@ def assign_nearest(
             index = ids.index(member_of)
         score = float(row[index])
         chosen = ids[int(index)]
-        if score < threshold:
+        if reason.boilerplate_only:
+            why = f"its text is reporting boilerplate only, no failure described (nearest {chosen})"
+            out.append(Assignment(reason.episode_id, OUTLIER, why, score))
+        elif score < threshold:
             why = f"no cluster reaches cos {threshold:.2f} (nearest {chosen}, cos {score:.2f})"
             out.append(Assignment(reason.episode_id, OUTLIER, why, score))
         elif member_of is not None:

@@ -121,10 +121,9 @@ class TextCleaner(Reading):
         product_replacement: str | None = "vehicle",
         mask_context: bool = True,
     ) -> None:
-        if not 0 < min_doc_share <= 1:
-            raise ValueError(f"min_doc_share must be in (0, 1], got {min_doc_share}")
-        if not 0 < group_doc_share <= 1:
-            raise ValueError(f"group_doc_share must be in (0, 1], got {group_doc_share}")
+        for label, share in (("min_doc_share", min_doc_share), ("group_doc_share", group_doc_share)):
+            if not 0 < share <= 1:
+                raise ValueError(f"{label} must be in (0, 1], got {share}")
         if phrase_words is not None and phrase_words < 3:
             raise ValueError(f"phrase_words must be at least 3 (or None), got {phrase_words}")
         self.mask_patterns = tuple(mask_patterns)
@@ -163,17 +162,14 @@ class TextCleaner(Reading):
         self._set_names({})
 
     def __repr__(self) -> str:
-        if self.fitted_:
-            per_group = sum(map(len, self.group_sentences_.values())) + sum(
-                map(len, self.group_phrases_.values())
-            )
-            state = (
-                f"{len(self.sentences_)} sentences, {len(self.phrases_)} phrases, "
-                f"{per_group} per-group patterns, {len(self.names_)} names"
-            )
-        else:
-            state = "unfitted"
-        return f"TextCleaner(min_doc_share={self.min_doc_share}, enabled={self.enabled}, {state})"
+        own = sum(map(len, self.group_sentences_.values())) + sum(map(len, self.group_phrases_.values()))
+        state = (
+            f"{len(self.sentences_)} sentences, {len(self.phrases_)} phrases, "
+            f"{own} per-group patterns, {len(self.names_)} names"
+        )
+        return f"TextCleaner(min_doc_share={self.min_doc_share}, enabled={self.enabled}, " + (
+            f"{state})" if self.fitted_ else "unfitted)"
+        )
 
     # -- fitting --------------------------------------------------------------------------
     def fit(self, texts: Iterable[str], groups: Sequence[object] | None = None) -> TextCleaner:
@@ -229,13 +225,8 @@ class TextCleaner(Reading):
         for label, rows in members.items():
             if len(rows) < self.min_group_docs:
                 continue
-            sentences, phrases = frequent_units(
-                [sentence_sets[i] for i in rows],
-                [phrase_sets[i] for i in rows],
-                self.group_doc_share,
-                self.group_phrase_share,
-                3,
-            )
+            own = ([sentence_sets[i] for i in rows], [phrase_sets[i] for i in rows])
+            sentences, phrases = frequent_units(*own, self.group_doc_share, self.group_phrase_share, 3)
             sentences -= self.sentences_
             phrases -= self.phrases_
             if sentences or phrases:
@@ -277,6 +268,25 @@ class TextCleaner(Reading):
             out.append(done[0] if done is not None else self._clean(text, label)[0])
         return out
 
+    def boilerplate_only(self, texts: Iterable[str], groups: Sequence[object] | None = None) -> list[bool]:
+        """Whether each text is reporting boilerplate and nothing else.
+
+        True when no sentence holds a cause word and cleaning kept the text whole (all of it
+        template) or left under a tenth of its words (date and name residue): a cover note
+        pointing to another report ("GM is submitting a duplicate of the redacted public copy of
+        the Report") says nothing of a failure; clustered, its template would become a mode.
+        """
+        texts, out = [as_text(t) for t in texts], []
+        if not self.enabled or not self.fitted_:
+            return [False] * len(texts)
+        for text, label in zip(texts, group_labels(groups, len(texts)), strict=True):
+            kept, removed = self._clean(text, label)
+            residue = bool(removed) and (
+                removed[-1][0] == "kept" or len(WORD_RE.findall(kept)) < 0.1 * len(WORD_RE.findall(text))
+            )
+            out.append(residue and not any(s.cause for _, _, s in self._read(text)))
+        return out
+
     def _clean(self, text: str, group: str | None = None) -> tuple[str, list[_Removal]]:
         """The cleaned text and what was removed as ``(kind, key, original, group)`` tuples.
 
@@ -307,18 +317,6 @@ class TextCleaner(Reading):
             masked = tidy(self._strip_masks_and_names(text)) or " ".join(text.split())
             context = []
         return masked, [*context, ("kept", KEPT_PATTERN, KEPT_PATTERN, group)]
-
-    def _without_context(self, text: str) -> str:
-        """``text`` with its context spans (places, proper nouns, dates) blanked."""
-        out = []
-        for a, b, sentence in self._read(text):
-            out.append((a, b, blank(sentence.text, [(s, e) for s, e, _, _ in sentence.context])))
-        pieces, last = [], 0
-        for a, b, piece in out:
-            pieces.extend((text[last:a], piece))
-            last = b
-        pieces.append(text[last:])
-        return "".join(pieces)
 
     def _clean_sentence(self, sentence: Sentence, group: str | None) -> tuple[str, list[_Removal]]:
         """One sentence with its boilerplate, context, masks and names removed; what went."""

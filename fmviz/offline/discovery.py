@@ -26,7 +26,7 @@ from threadpoolctl import threadpool_limits
 from fmviz.offline.clusterers import ClustererFactory, absorb_noise, describe_clusterer, make_clusterer
 from fmviz.offline.debias import remove_source_signal
 from fmviz.offline.embeddings import Embedder, unit_rows
-from fmviz.offline.k_selection import K_RULES, WEAK_STRUCTURE, choose_k, silhouette_curve
+from fmviz.offline.k_selection import K_RULES, WEAK_STRUCTURE, choose_k, default_max_k, silhouette_curve
 from fmviz.offline.keyphrases import ClusterDescription, KeyphraseRepresentation
 from fmviz.offline.lexical import LexicalFeatures
 from fmviz.offline.outliers import OutlierRule
@@ -90,8 +90,9 @@ class Discovery:
     representation:
         Names and describes clusters (default :class:`KeyphraseRepresentation`).
     min_clusters, max_clusters:
-        Bounds on the number of clusters; default 2 and ``min(20, n // 5)`` (clusters of about
-        five or more members on average).
+        Bounds on the number of clusters; default 2 and
+        :func:`~fmviz.offline.k_selection.default_max_k` (20 to 50, clusters of about five or
+        more members on average).
     selection_sample:
         Texts (seeded random subset) used to score each candidate k by silhouette; the chosen k
         is then fitted on everything. Keeps selection fast at 10,000 texts.
@@ -174,6 +175,7 @@ class Discovery:
         min_clusters: int | None = None,
         max_clusters: int | None = None,
         groups: Sequence[object] | None = None,
+        exclude: Sequence[bool] | None = None,
     ) -> DiscoveryResult:
         """Cluster ``texts`` and describe each cluster.
 
@@ -194,6 +196,10 @@ class Discovery:
             (:func:`~fmviz.offline.debias.remove_source_signal`) so that clusters follow what
             happened rather than who wrote. Centroids, names and assignment still use the plain
             embeddings.
+        exclude:
+            ``True`` for texts to leave out of clustering and flag as outliers from the start
+            (reasons whose text is reporting boilerplate only, see
+            :data:`fmviz.results.BOILERPLATE_ONLY`); ignored when it would leave nothing.
 
         Returns
         -------
@@ -210,14 +216,26 @@ class Discovery:
         x = self.embedder.embed(texts) if embeddings is None else np.asarray(embeddings, dtype=np.float32)
         if x.shape[0] != n:
             raise ValueError(f"{x.shape[0]} embeddings for {n} texts")
-        lo, hi = self._bounds(n, min_clusters, max_clusters)
-        reduced, debiasing = remove_source_signal(self._features(texts, x), groups, seed=self.seed)
+        held_out = np.zeros(n, dtype=bool) if exclude is None else np.asarray(exclude, dtype=bool)
+        if held_out.shape != (n,):
+            raise ValueError(f"{held_out.size} exclude flags for {n} texts")
+        if held_out.all():  # nothing left to cluster: cluster everything rather than nothing
+            held_out[:] = False
+        keep = np.flatnonzero(~held_out)
+        lo, hi = self._bounds(len(keep), min_clusters, max_clusters)
+        features = self._features([texts[i] for i in keep], x[keep])
+        kept_groups = None if groups is None else [groups[i] for i in keep]
+        reduced, debiasing = remove_source_signal(features, kept_groups, seed=self.seed)
         # torch's and scikit-learn's OpenMP pools fight over cores once a model has run, which makes
         # many small k-means fits 10x slower; one thread is faster at these sizes
         with threadpool_limits(limits=1, user_api="openmp"):
             raw, chosen_k, curve = self._cluster(reduced, lo, hi)
-        labels, centroids = _relabel_by_size(raw, x)
-        outliers, threshold = self._outliers(x, labels, centroids)
+        kept_labels, centroids = _relabel_by_size(raw, x[keep])
+        kept_outliers, threshold = self._outliers(x[keep], kept_labels, centroids)
+        labels = np.argmax(x @ centroids.T, axis=1)  # held-out texts: their nearest cluster
+        labels[keep] = kept_labels
+        outliers = held_out.copy()
+        outliers[keep] = kept_outliers
         named = np.where(outliers, -1, labels)  # outliers neither name nor centre a cluster
         labels, named, centroids = _order_by_members(labels, named, centroids)
         centroids = _centroids(x, named, len(centroids), fallback=centroids)
@@ -255,6 +273,7 @@ class Discovery:
                 **(self.outliers.params() if self.outliers is not None else {"rule": "none"}),
                 "threshold": None if threshold is None else round(threshold, 4),
                 "flagged": int(outliers.sum()),
+                "boilerplate_only": int(held_out.sum()),
             },
             "seed": self.seed,
             "n_reasons": n,
@@ -301,8 +320,7 @@ class Discovery:
         lo = lo if lo is not None else self.min_clusters
         hi = hi if hi is not None else self.max_clusters
         lo = max(1, lo if lo is not None else 2)
-        # default: up to 20 modes, each with at least ~5 members on average
-        hi = hi if hi is not None else max(lo, min(20, n // 5))
+        hi = hi if hi is not None else max(lo, default_max_k(n))
         if hi < lo:
             raise ValueError(f"max_clusters ({hi}) is smaller than min_clusters ({lo})")
         return min(lo, n), min(hi, n)

@@ -24,7 +24,7 @@ from fmviz.offline.discovery import ClustererFactory, Discovery, Reducer, Repres
 from fmviz.offline.embeddings import Embedder
 from fmviz.offline.reducers import MAP_METHODS, project_2d
 from fmviz.offline.static import make_embedder
-from fmviz.results import Assignments, ClusterSet, Reason, Reasons, Split
+from fmviz.results import BOILERPLATE_ONLY, Assignments, ClusterSet, Reason, Reasons, Split
 
 __all__ = ["NO_TEXT_HELP", "OfflineEngine"]
 
@@ -143,9 +143,12 @@ class OfflineEngine:
         groups = self._groups(dataset, list(readable))
         # remembered for discovery, which centres each source's style away (see Discovery.fit)
         self._sources = dict(zip(readable, groups, strict=True)) if groups is not None else {}
+        template_only: set[str] = set()
         if self.cleaner is not None:
             texts_out = self.cleaner.fit_transform(list(readable.values()), groups)
             cleaned = dict(zip(readable, texts_out, strict=True))
+            flags = self.cleaner.boilerplate_only(list(readable.values()), groups)
+            template_only = {eid for eid, flag in zip(readable, flags, strict=True) if flag}
         reasons, errors = [], {}
         for episode in dataset:
             original = texts[episode.id]
@@ -170,6 +173,8 @@ class OfflineEngine:
                     failure_reason=text,
                     raw=original,
                     engine="offline:narrative" if from_narrative else "offline:expert_reason",
+                    # discovery leaves such a reason out and stage 3 calls it an outlier
+                    provenance={BOILERPLATE_ONLY: True} if episode.id in template_only else {},
                 )
             )
         return Reasons(reasons, errors)
@@ -207,6 +212,7 @@ class OfflineEngine:
             [reason_text(r) for r in reasons],
             [r.episode_id for r in reasons],
             groups=sources if any(s is not None for s in sources) else None,
+            exclude=[r.boilerplate_only for r in reasons],
             min_clusters=min_clusters if min_clusters is not None else self.min_clusters,
             max_clusters=max_clusters if max_clusters is not None else self.max_clusters,
         )

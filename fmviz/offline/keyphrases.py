@@ -22,7 +22,7 @@ import numpy as np
 from scipy import sparse
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
 
-from fmviz.offline.naming import compose_name, describe_members, failure_phrases, noun_words
+from fmviz.offline.naming import describe_members, failure_phrases, name_candidates, noun_words
 
 if TYPE_CHECKING:
     from fmviz.offline.embeddings import Embedder
@@ -172,7 +172,7 @@ class KeyphraseRepresentation:
         phrases = failure_phrases(texts, labels, k, top_n=8, seed=self.seed)
         n = max(int((labels >= 0).sum()), 1)
         nouns = noun_words([texts[int(i)] for i in self._sample(labels, k)])
-        out = []
+        out, taken = [], set()
         for c in range(k):
             members = np.flatnonzero(labels == c)
             closeness = embeddings[members] @ centroids[c]
@@ -181,9 +181,12 @@ class KeyphraseRepresentation:
             words = keywords[c]
             # the readable clause that carries the cluster's distinctive words, else the keyphrases
             ranked = _by_keywords(phrases[c], words)
-            name = compose_name(ranked, words, self._fit(ranked, centroids[c], embedder), nouns)
-            name = name or keyphrase_name(words, c)
-            typical = texts[reps[0]] if reps else ""
+            candidates = name_candidates(ranked, words, self._fit(ranked, centroids[c], embedder), nouns)
+            # a name another cluster already has gives way to this cluster's next best
+            name = next((n for n in candidates if n.lower() not in taken), None)
+            name = name or (candidates[0] if candidates else keyphrase_name(words, c))
+            taken.add(name.lower())
+            typical = [texts[i] for i in reps]
             description = describe_members(ranked[:3], typical, len(members) / n)
             out.append(ClusterDescription(name, words, description, reps))
         return out

@@ -22,9 +22,17 @@ from itertools import pairwise
 
 import numpy as np
 
-from fmviz.offline.context import is_cause_word
+from fmviz.offline.context import has_cause_word, is_cause_word
 
-__all__ = ["GENERIC_WORDS", "compose_name", "describe_members", "failure_phrases", "noun_words", "title"]
+__all__ = [
+    "GENERIC_WORDS",
+    "compose_name",
+    "describe_members",
+    "failure_phrases",
+    "name_candidates",
+    "noun_words",
+    "title",
+]
 
 #: Words that say nothing about a failure on their own: parties, reports and time words. A name
 #: made only of these (and function words) is rejected.
@@ -171,21 +179,34 @@ def compose_name(
     ``nouns`` (:func:`noun_words`), a one-word subject must be one of them: "Sustained" or
     "Away" head nothing.
     """
-    if not phrases:
-        return ""
+    names = name_candidates(phrases, keywords, fit, nouns)
+    return names[0] if names else ""
+
+
+def name_candidates(
+    phrases: Sequence[str],
+    keywords: Sequence[str],
+    fit: Sequence[float],
+    nouns: Collection[str] | None = None,
+) -> list[str]:
+    """Every name :func:`compose_name` could give, best first: each action clause (closest to the
+    centre first) with each of its possible subjects, then alone. Two clusters that share their
+    best name ("Stop: approached the vehicle from behind") can then differ by the next one
+    rather than by an id."""
     order = sorted(range(len(phrases)), key=lambda i: -fit[i])
     actions = [i for i in order if _is_action(phrases[i])]
-    action = phrases[(actions or order)[0]]
-    used = set(action.split())
-    subject = next(
-        (
+    out: list[str] = []
+    for index in [*actions, *(i for i in order if i not in actions)]:
+        action = phrases[index]
+        used = set(action.split())
+        subjects = [
             k
             for k in keywords
             if _is_subject(k) and not set(k.split()) & used and (nouns is None or " " in k or k in nouns)
-        ),
-        None,
-    )
-    return title(f"{subject}: {action}" if subject else action)
+        ]
+        out.extend(title(f"{subject}: {action}") for subject in subjects)
+        out.append(title(action))
+    return list(dict.fromkeys(out))
 
 
 #: Words that mark the next word as a noun phrase ("the glass", "a folding chair").
@@ -223,24 +244,36 @@ def _is_subject(keyword: str) -> bool:
     )
 
 
-def describe_members(phrases: Sequence[str], typical: str, share: float) -> str:
-    """One or two sentences: what the members have in common, and the most typical one's words."""
+def describe_members(phrases: Sequence[str], typical: str | Sequence[str], share: float) -> str:
+    """One or two sentences: what the members have in common, and a typical member's words.
+
+    ``typical`` is the most typical member's text, or several members, most typical first: the
+    quoted sentence is the first that holds the leading phrase, else the first that says what
+    went wrong in five words or more (not a date-and-place residue such as "On, at 7:13 at.").
+    """
     if phrases:
         listed = phrases[0] if len(phrases) == 1 else ", ".join(phrases[:-1]) + " and " + phrases[-1]
         first = f"Failures marked by {listed} ({share:.0%} of reasons)."
     else:
         first = f"Failures with no phrase in common ({share:.0%} of reasons)."
-    sentence = _sentence_with(typical, phrases[0] if phrases else "")
+    members = [typical] if isinstance(typical, str) else list(typical)
+    sentence = _typical_sentence(members, phrases[0] if phrases else "")
     return f"{first} Typical: “{sentence}”" if sentence else first
 
 
-def _sentence_with(text: str, phrase: str, limit: int = 180) -> str:
-    """The sentence of ``text`` that holds ``phrase`` (else its first), cut at ``limit`` characters."""
-    text = " ".join(str(text).split())
-    sentences = [s for s in re.split(r"(?<=[.!?])\s+", text) if s] or [text]
+def _typical_sentence(members: Sequence[str], phrase: str, limit: int = 180) -> str:
+    """The first sentence of ``members`` holding ``phrase``, else one with a cause word, else any."""
+    texts = [" ".join(str(t).split()) for t in members]
+    sentences = [s for text in texts for s in re.split(r"(?<=[.!?])\s+", text) if s]
+    if not sentences:
+        return ""
     words = phrase.split()
     pattern = re.compile(r"\W+".join(map(re.escape, words)), re.IGNORECASE) if words else None
-    sentence = next((s for s in sentences if pattern and pattern.search(s)), sentences[0])
+    informative = [s for s in sentences if len(s.split()) >= 5]
+    sentence = next(
+        (s for s in sentences if pattern and pattern.search(s)),
+        next((s for s in informative if has_cause_word(s)), informative[0] if informative else sentences[0]),
+    )
     if len(sentence) > limit:
         sentence = sentence[:limit].rsplit(" ", 1)[0].rstrip(",;:") + "…"
     return sentence

@@ -14,10 +14,11 @@ from fmviz.results.assignments import OUTLIER, Assignment, Assignments
 from fmviz.results.clusters import Cluster, ClusterSet, EditLog
 from fmviz.results.edits import EditResult, apply_edits, reconcile, redo, replay, undo
 from fmviz.results.ops import Add, Delete, LogEntry, MarkOutlier, Merge, Move, Operation, Split, Update
-from fmviz.results.reasons import Reason, Reasons
+from fmviz.results.reasons import BOILERPLATE_ONLY, Reason, Reasons
 from fmviz.results.run import RunResult, StaleResultsWarning
 
 __all__ = [
+    "BOILERPLATE_ONLY",
     "OUTLIER",
     "SCHEMA_VERSION",
     "Add",

@@ -11,7 +11,12 @@ import pandas as pd
 
 from fmviz.results._table import KeyedTable, read_payload
 
-__all__ = ["Reason", "Reasons"]
+__all__ = ["BOILERPLATE_ONLY", "Reason", "Reasons"]
+
+#: Provenance flag of a reason whose source text is reporting boilerplate and nothing else (a
+#: cover note): it describes no failure, so discovery leaves it out and assignment calls it an
+#: outlier rather than letting a template become a failure mode.
+BOILERPLATE_ONLY = "boilerplate_only"
 
 _TEXT_COLUMNS = ("episode_id", "trajectory", "failure_reason", "raw", "engine")
 _COLUMNS = (*_TEXT_COLUMNS, "provenance")
@@ -39,6 +44,11 @@ class Reason:
         and the embedding assigner all read the same words.
         """
         return self.failure_reason.strip() or self.trajectory.strip()
+
+    @property
+    def boilerplate_only(self) -> bool:
+        """Whether its source text was reporting boilerplate only (see :data:`BOILERPLATE_ONLY`)."""
+        return bool(self.provenance.get(BOILERPLATE_ONLY))
 
 
 class Reasons(KeyedTable[Reason]):

@@ -222,6 +222,12 @@ def render_report(
             "removed before clustering (switch off with <code>--no-clean</code>):</p>"
             + _table(result.cleaning.head(15))
         )
+        notes = sum(r.boilerplate_only for r in result.reasons)
+        if notes:
+            parts.append(
+                f"<p>{notes} narratives are reporting boilerplate and nothing else (cover notes that "
+                "describe no failure): they are outliers, not a failure mode.</p>"
+            )
     parts.append(_labels_section(result))
     if run_dir is not None:
         parts.append(render_evaluation_section(run_dir))
