@@ -42,7 +42,7 @@ def default_max_k(n: int) -> int:
     """The default largest k: clusters of about five members or more, at least 20 candidates,
     and room for twice the size rule so that its floor is never cut off by the bound (a fixed
     20 did exactly that on a corpus of 1,500 crash narratives, whose curve was still rising)."""
-    return max(1, min(n // 5, max(20, min(MAX_MODES, 2 * round(math.sqrt(n / 2))))))
+    return max(1, min(n // 5, max(20, min(MAX_MODES, 2 * size_rule_k(n, 1, n)))))
 
 
 def size_rule_k(n: int, lo: int, hi: int) -> int:
