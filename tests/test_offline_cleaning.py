@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from fmviz.offline.cleaning import TextCleaner
@@ -234,3 +236,27 @@ def test_a_cover_note_is_boilerplate_only_and_a_report_with_an_event_is_not():
     flags = cleaner.boilerplate_only(texts)
     assert flags == [False] * len(EVENTS) * 2 + [True, True, False]
     assert TextCleaner(enabled=False).fit(texts).boilerplate_only(texts) == [False] * len(texts)
+
+
+def test_a_date_half_inside_a_template_phrase_goes_whole():
+    # "at 3:12 PM" starts the opening template ("PM a Robocar Automated Vehicle ..."): cutting
+    # only the template used to leave "3:12" behind in every report
+    cleaned = TextCleaner().fit_transform(synthetic_reports())
+    assert not any(re.search(r"\d:\d\d", text) for text in cleaned), cleaned
+
+
+def test_identifiers_and_mistyped_redactions_are_masked():
+    texts = [
+        f"Unit VIN 1N9A1SACXJS{i} was struck by a cyclist on {{XXX] near [XXX]; run a7f3c9{i} logged it."
+        for i in range(6)
+    ]
+    cleaner = TextCleaner()
+    cleaned = cleaner.fit_transform(texts)
+    for text in cleaned:
+        assert "1N9A1SACXJS" not in text and "a7f3c9" not in text and "XXX" not in text
+        assert "struck by a cyclist" in text
+    # a word with digits that is short, or a number, is not an identifier
+    assert "ur5e arm hit the 2024 cart" in TextCleaner(mask_context=False).fit_transform(
+        ["The ur5e arm hit the 2024 cart."]
+    )[0]
+    assert (cleaner.report()["kind"] == "mask").sum() >= 2

@@ -108,3 +108,40 @@ def test_a_cluster_whose_best_name_is_taken_gets_its_next_best_not_an_id():
     assert names[0] == "Queue: approached the vehicle from behind"
     assert names[1] == "Intersection: approached the vehicle from behind"
     assert len(names) == len(set(names))
+
+
+def test_a_heading_a_participle_or_a_verb_never_heads_a_name():
+    from fmviz.offline.naming import compose_name, noun_words
+
+    texts = [
+        "The vehicle was traveling eastbound when an advanced truck struck the parking gate.",
+        "An advanced sensor saw the parking gate late; traveling on, the vehicle hit the gate.",
+        "Traveling westbound, the vehicle clipped the parking gate and the advanced mirror.",
+    ]
+    nouns = noun_words(texts)
+    fit = [0.9]
+    for bad in (["eastbound"], ["advanced"], ["traveling eastbound"], ["traveling"]):
+        assert compose_name(["struck the gate"], bad, fit, nouns) == "Struck the gate", bad
+    # an "-ing" word the texts use as a noun ("the parking gate") may head a name; "speed" is no participle
+    assert "parking" in nouns
+    assert compose_name(["struck the gate"], ["parking"], fit, nouns) == "Parking: struck the gate"
+    assert compose_name(["struck the gate"], ["speed"], fit) == "Speed: struck the gate"
+
+
+def test_a_word_used_inside_one_fixed_phrase_heads_a_name_as_that_phrase():
+    from fmviz.offline.naming import collocations, compose_name, name_candidates, noun_words
+
+    texts = [
+        "The test driver took over; the robot hit the storage cabinet.",
+        "A test driver saw the glass door late; the storage cabinet and the glass pane cracked.",
+        "The test driver braked near the storage cabinet and the glass wall.",
+    ]
+    fixed = collocations(texts)
+    assert fixed["test"] == "test driver"
+    assert fixed["storage"] == "storage cabinet"
+    assert "glass" not in fixed  # "glass door", "glass pane", "glass wall": no one phrase
+    nouns = noun_words(texts) | {"test"}
+    names = name_candidates(["struck the shelf"], ["test", "glass"], [0.9], nouns, fixed)
+    # the phrase may end on a generic word ("driver"), which alone would head nothing
+    assert names[0] == "Test driver: struck the shelf"
+    assert compose_name(["struck the shelf"], ["driver"], [0.9]) == "Struck the shelf"

@@ -30,8 +30,13 @@ from fmviz.offline.sources import name_words, owner_of, product_words, sentence_
 
 __all__ = ["DEFAULT_MASK_PATTERNS", "REPORT_COLUMNS", "TextCleaner", "source_names"]
 
-#: Redaction markers found in public incident reports: ``[XXX]``, ``[REDACTED ...]``.
-DEFAULT_MASK_PATTERNS: tuple[str, ...] = (r"\[X+\]", r"\[REDACTED[^\]]*\]")
+#: Redactions (``[XXX]``, ``{XXX]``, ``[REDACTED ...]``) and identifiers: six or more letters and
+#: digits mixed (a VIN, a report or run id) name one vehicle or log, never a failure.
+DEFAULT_MASK_PATTERNS: tuple[str, ...] = (
+    r"[\[{(]X+[\]})]",
+    r"\[REDACTED[^\]]*\]",
+    r"\b(?=[A-Za-z]*\d)(?=\d*[A-Za-z])[A-Za-z0-9]{6,}\b",
+)
 
 
 #: Removal kinds of :class:`~fmviz.offline.context.ContextMasker` (kept even when the text is restored).
@@ -140,7 +145,7 @@ class TextCleaner(Reading):
         self.name_replacement = name_replacement
         self.product_replacement = product_replacement
         self.context: ContextMasker | None = ContextMasker() if mask_context else None
-        # fit reads every text three times (units, report, transform): memoised per fit
+        # fit reads every text several times (units, report, transform, flags): memoised per fit
         self._reset_memos()
         self._clean_memo: dict[tuple[str, str | None], tuple[str, list[_Removal]]] = {}
         self._piece_memo: dict[tuple[str, str | None], tuple[str, list[_Removal]]] = {}
@@ -163,13 +168,9 @@ class TextCleaner(Reading):
 
     def __repr__(self) -> str:
         own = sum(map(len, self.group_sentences_.values())) + sum(map(len, self.group_phrases_.values()))
-        state = (
-            f"{len(self.sentences_)} sentences, {len(self.phrases_)} phrases, "
-            f"{own} per-group patterns, {len(self.names_)} names"
-        )
-        return f"TextCleaner(min_doc_share={self.min_doc_share}, enabled={self.enabled}, " + (
-            f"{state})" if self.fitted_ else "unfitted)"
-        )
+        state = f"{len(self.sentences_)} sentences, {len(self.phrases_)} phrases, {own} per-group patterns"
+        state = f"{state}, {len(self.names_)} names" if self.fitted_ else "unfitted"
+        return f"TextCleaner(min_doc_share={self.min_doc_share}, enabled={self.enabled}, {state})"
 
     # -- fitting --------------------------------------------------------------------------
     def fit(self, texts: Iterable[str], groups: Sequence[object] | None = None) -> TextCleaner:
@@ -264,8 +265,7 @@ class TextCleaner(Reading):
         labels = group_labels(groups, len(texts))
         out = []
         for text, label in zip(texts, labels, strict=True):
-            done = self._clean_memo.pop((text, label), None)
-            out.append(done[0] if done is not None else self._clean(text, label)[0])
+            out.append(self._cleaned(text, label)[0])
         return out
 
     def boilerplate_only(self, texts: Iterable[str], groups: Sequence[object] | None = None) -> list[bool]:
@@ -280,12 +280,17 @@ class TextCleaner(Reading):
         if not self.enabled or not self.fitted_:
             return [False] * len(texts)
         for text, label in zip(texts, group_labels(groups, len(texts)), strict=True):
-            kept, removed = self._clean(text, label)
+            kept, removed = self._cleaned(text, label)
             residue = bool(removed) and (
                 removed[-1][0] == "kept" or len(WORD_RE.findall(kept)) < 0.1 * len(WORD_RE.findall(text))
             )
             out.append(residue and not any(s.cause for _, _, s in self._read(text)))
         return out
+
+    def _cleaned(self, text: str, group: str | None) -> tuple[str, list[_Removal]]:
+        """:meth:`_clean`, from the fit's memo for a fitted text (cleaned once, read twice)."""
+        done = self._clean_memo.get((text, group))
+        return done if done is not None else self._clean(text, group)
 
     def _clean(self, text: str, group: str | None = None) -> tuple[str, list[_Removal]]:
         """The cleaned text and what was removed as ``(kind, key, original, group)`` tuples.
@@ -347,24 +352,16 @@ class TextCleaner(Reading):
                     scope = group if any(own[first : last + 1]) else None
                     removed.append(("phrase", " ".join(norms[first : last + 1]), text[start:end], scope))
         for start, end, kind, original in sentence.context:
-            if not any(start < b and a < end for a, b in cuts):
-                cuts.append((start, end))
-                removed.append((kind, original.lower(), original, None))
+            if any(a <= start and end <= b for a, b in cuts):
+                continue  # inside a phrase already cut; one half inside goes whole ("7:52 AM PT")
+            cuts.append((start, end))
+            removed.append((kind, original.lower(), original, None))
         return self._strip_masks_and_names(blank(text, cuts)), removed
 
     # -- reporting ------------------------------------------------------------------------
     def report(self) -> pd.DataFrame:
-        """What :meth:`fit` found and would remove, most widespread first.
-
-        Returns
-        -------
-        pandas.DataFrame
-            Columns ``kind`` (``sentence``, ``phrase``, ``mask`` or ``name``), ``pattern`` (an
-            example of the removed text), ``group`` (the source whose own boilerplate or name it
-            is; ``None`` for corpus-wide patterns and masks), ``docs`` (documents it was removed
-            from) and ``doc_share`` (``docs`` over the documents of ``group`` for per-source
-            boilerplate, over the whole fitted corpus otherwise).
-        """
+        """What :meth:`fit` found and would remove, most widespread first: one row per pattern,
+        with the columns of :data:`~fmviz.offline.cleaning_report.REPORT_COLUMNS`."""
         return self._report.copy()
 
     def _tally(

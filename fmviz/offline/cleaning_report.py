@@ -12,7 +12,12 @@ import pandas as pd
 
 __all__ = ["KEPT_PATTERN", "REPORT_COLUMNS", "Key", "report_frame"]
 
-#: Columns of :meth:`fmviz.offline.cleaning.TextCleaner.report`.
+#: Columns of :meth:`fmviz.offline.cleaning.TextCleaner.report`: ``kind`` (``sentence``,
+#: ``phrase``, ``mask``, ``name``, a context kind such as ``place`` or ``date``, or ``kept``),
+#: ``pattern`` (an example of the removed text), ``group`` (the source whose own boilerplate or
+#: name it is; ``None`` for corpus-wide patterns and masks), ``docs`` (documents it was removed
+#: from) and ``doc_share`` (``docs`` over the documents of ``group`` for per-source boilerplate,
+#: over the whole fitted corpus otherwise).
 REPORT_COLUMNS = ["kind", "pattern", "group", "docs", "doc_share"]
 
 #: The pattern of a ``kept`` row: documents that cleaning would have emptied keep their text

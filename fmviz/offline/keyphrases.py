@@ -22,7 +22,7 @@ import numpy as np
 from scipy import sparse
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
 
-from fmviz.offline.naming import describe_members, failure_phrases, name_candidates, noun_words
+from fmviz.offline.naming import collocations, describe_members, failure_phrases, name_candidates, noun_words
 
 if TYPE_CHECKING:
     from fmviz.offline.embeddings import Embedder
@@ -171,7 +171,8 @@ class KeyphraseRepresentation:
         keywords = self._keywords(texts, labels, k, centroids, embedder)
         phrases = failure_phrases(texts, labels, k, top_n=8, seed=self.seed)
         n = max(int((labels >= 0).sum()), 1)
-        nouns = noun_words([texts[int(i)] for i in self._sample(labels, k)])
+        sample = [texts[int(i)] for i in self._sample(labels, k)]
+        nouns, fixed_phrases = noun_words(sample), collocations(sample)
         out, taken = [], set()
         for c in range(k):
             members = np.flatnonzero(labels == c)
@@ -181,7 +182,8 @@ class KeyphraseRepresentation:
             words = keywords[c]
             # the readable clause that carries the cluster's distinctive words, else the keyphrases
             ranked = _by_keywords(phrases[c], words)
-            candidates = name_candidates(ranked, words, self._fit(ranked, centroids[c], embedder), nouns)
+            fit = self._fit(ranked, centroids[c], embedder)
+            candidates = name_candidates(ranked, words, fit, nouns, fixed_phrases)
             # a name another cluster already has gives way to this cluster's next best
             name = next((n for n in candidates if n.lower() not in taken), None)
             name = name or (candidates[0] if candidates else keyphrase_name(words, c))

@@ -17,15 +17,17 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from itertools import pairwise
 
 import numpy as np
 
+from fmviz.offline._text import sentence_spans
 from fmviz.offline.context import has_cause_word, is_cause_word
 
 __all__ = [
     "GENERIC_WORDS",
+    "collocations",
     "compose_name",
     "describe_members",
     "failure_phrases",
@@ -46,6 +48,7 @@ GENERIC_WORDS = frozenset({
     # the words of reporting itself (cover notes, updates), which name no failure
     "filed", "dated", "notified", "initial", "unchanged", "submitted", "required", "amended",
     "parties", "contacted", "police", "original", "version", "days", "llc", "inc", "engaged", "near",
+    "content", "summary", "details",
 })
 #: Function words allowed inside a phrase, never at its ends ("struck from behind").
 _INNER = frozenset({
@@ -188,22 +191,22 @@ def name_candidates(
     keywords: Sequence[str],
     fit: Sequence[float],
     nouns: Collection[str] | None = None,
+    phrases_of: Mapping[str, str] | None = None,
 ) -> list[str]:
     """Every name :func:`compose_name` could give, best first: each action clause (closest to the
     centre first) with each of its possible subjects, then alone. Two clusters that share their
     best name ("Stop: approached the vehicle from behind") can then differ by the next one
-    rather than by an id."""
+    rather than by an id. ``phrases_of`` (:func:`collocations`) turns a one-word subject into
+    the fixed phrase it belongs to ("Safety" -> "Safety driver")."""
+    if phrases_of:
+        keywords = list(dict.fromkeys(phrases_of.get(k, k) for k in keywords))
     order = sorted(range(len(phrases)), key=lambda i: -fit[i])
     actions = [i for i in order if _is_action(phrases[i])]
     out: list[str] = []
     for index in [*actions, *(i for i in order if i not in actions)]:
         action = phrases[index]
         used = set(action.split())
-        subjects = [
-            k
-            for k in keywords
-            if _is_subject(k) and not set(k.split()) & used and (nouns is None or " " in k or k in nouns)
-        ]
+        subjects = [k for k in keywords if _is_subject(k, nouns) and not set(k.split()) & used]
         out.extend(title(f"{subject}: {action}") for subject in subjects)
         out.append(title(action))
     return list(dict.fromkeys(out))
@@ -230,17 +233,74 @@ def noun_words(texts: Sequence[str], min_count: int = 3) -> set[str]:
     return {w for w, n in total.items() if n >= min_count and after[w] / n >= NOUN_SHARE}
 
 
-def _is_subject(keyword: str) -> bool:
-    """A keyphrase that can head a name: content words only, none generic or a failure word."""
+#: Compass headings ("eastbound", "northwest"): where a party was going, never what it was.
+_HEADING = re.compile(r"(?:north|south|east|west)+(?:bound|ward|wards)?")
+
+
+#: A word is one part of a fixed phrase when this share of its uses go on with the same word
+#: ("safety" -> "safety driver", "heavy" -> "heavy truck", "parking" -> "parking lot").
+COLLOCATION_SHARE = 0.6
+
+
+def collocations(texts: Sequence[str], min_count: int = 3, max_words: int = 3) -> dict[str, str]:
+    """Each word that these texts mostly use inside one fixed phrase, mapped to that phrase.
+
+    A one-word subject such as "Safety" or "Heavy" is half a name; the phrase it belongs to
+    ("safety driver", "heavy truck") says what it is.
+    """
+    grams: Counter[tuple[str, ...]] = Counter()
+    for text in texts:
+        for clause in _CLAUSE.split(str(text).lower()):
+            words = _TOKEN.findall(clause)
+            for n in range(1, max_words + 1):
+                grams.update(zip(*(words[i:] for i in range(n)), strict=False))
+    following: dict[tuple[str, ...], Counter[str]] = {}
+    for gram, count in grams.items():
+        if len(gram) > 1:
+            following.setdefault(gram[:-1], Counter())[gram[-1]] = count
+    out = {}
+    for gram, count in grams.items():
+        word = gram[0]
+        if len(gram) > 1 or count < min_count or word in _STOP:
+            continue
+        phrase: tuple[str, ...] = gram
+        while len(phrase) < max_words and phrase in following:
+            nxt, n = following[phrase].most_common(1)[0]
+            if n < COLLOCATION_SHARE * grams[phrase] or nxt in _STOP or len(nxt) < 3:
+                break
+            phrase = (*phrase, nxt)
+        if len(phrase) > 1:
+            out[word] = " ".join(phrase)
+    return out
+
+
+def _is_subject(keyword: str, nouns: Collection[str] | None = None) -> bool:
+    """A keyphrase that can head a name: content words only, none generic, a failure word, a
+    heading or a past participle ("advanced", "equipped"; "speed" is not one). With ``nouns``,
+    a one-word subject must be a noun, and an "-ing" word one the texts use as a noun ("the
+    parking lot", "a crossing"), not a verb ("traveling")."""
     words = keyword.split()
-    return bool(words) and all(
-        w not in GENERIC_WORDS
-        and w not in _STOP
-        and len(w) > 2
-        and w.isalpha()
-        and not w.endswith("ly")
-        and not is_cause_word(w)
-        for w in words
+    if any(len(w) > 4 and w.endswith("ed") and not w.endswith("eed") for w in words):
+        return False
+    if nouns is not None and (
+        (len(words) == 1 and words[0] not in nouns)
+        or any(w.endswith("ing") and w not in nouns for w in words)
+    ):
+        return False
+    # a fixed phrase may end on a generic word ("heavy truck", "safety driver"), never start on one
+    return (
+        bool(words)
+        and words[0] not in GENERIC_WORDS
+        and all(
+            (w not in GENERIC_WORDS or i == len(words) - 1 > 0)
+            and w not in _STOP
+            and len(w) > 2
+            and w.isalpha()
+            and not w.endswith("ly")
+            and not is_cause_word(w)
+            and not _HEADING.fullmatch(w)
+            for i, w in enumerate(words)
+        )
     )
 
 
@@ -264,7 +324,7 @@ def describe_members(phrases: Sequence[str], typical: str | Sequence[str], share
 def _typical_sentence(members: Sequence[str], phrase: str, limit: int = 180) -> str:
     """The first sentence of ``members`` holding ``phrase``, else one with a cause word, else any."""
     texts = [" ".join(str(t).split()) for t in members]
-    sentences = [s for text in texts for s in re.split(r"(?<=[.!?])\s+", text) if s]
+    sentences = [text[a:b] for text in texts for a, b in sentence_spans(text)]
     if not sentences:
         return ""
     words = phrase.split()
