@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import json
 import sys
 import time
@@ -192,21 +193,31 @@ def over_seeds(
     kept: list[str],
     kept_texts: list[str],
     embeddings: np.ndarray,
-) -> dict[str, dict[str, list[float]]]:
+) -> dict[str, dict[str, object]]:
     """fmviz and BERTopic at ``args.seeds`` seeds on the same embeddings: mean, min and max of each
-    score, so that a difference between the two is read against their own spread."""
+    score, so that a difference between the two is read against their own spread, and how much
+    two seeds' assignments agree (``seed_agreement``: mean NMI over pairs of seeds)."""
     runs: dict[str, list[dict[str, float]]] = {"ours": [], "bertopic": []}
+    assignments: dict[str, list[list[str]]] = {"ours": [], "bertopic": []}
     for seed in range(args.seed, args.seed + args.seeds):
         engine = OfflineEngine(args.embedding_model, seed=seed)
         reasons = engine.infer_reasons(dataset)
         assigned = engine.assign(reasons, engine.discover_clusters(reasons)).labels()
         runs["ours"].append(scores(assigned, frame, ids))
+        assignments["ours"].append([assigned.get(i, "outlier") for i in ids])
         with contextlib.suppress(ImportError):
-            runs["bertopic"].append(scores(bertopic_labels(kept, kept_texts, embeddings, seed), frame, ids))
+            topics = bertopic_labels(kept, kept_texts, embeddings, seed)
+            runs["bertopic"].append(scores(topics, frame, ids))
+            assignments["bertopic"].append([topics.get(i, "-1") for i in ids])
     keys = ("nmi_crash_with", "nmi_movements", "nmi_city", "nmi_reporting_entity")
-    return {
-        method: {key: spread([r[key] for r in rows]) for key in keys} for method, rows in runs.items() if rows
-    }
+    out: dict[str, dict[str, object]] = {}
+    for method, rows in runs.items():
+        if rows:
+            out[method] = {key: spread([r[key] for r in rows]) for key in keys}
+            pairs = list(itertools.combinations(assignments[method], 2))
+            agreement = [normalized_mutual_info_score(a, b) for a, b in pairs]
+            out[method]["seed_agreement"] = round(float(np.mean(agreement)), 4) if pairs else None
+    return out
 
 
 def label_leakage(frame: pd.DataFrame, ids: list[str], notes: set[str]) -> dict[str, dict[str, float]]:

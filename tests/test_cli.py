@@ -91,3 +91,22 @@ def test_prompt_override_must_be_name_equals_file(data_dir) -> None:
 
 def test_parser_builds() -> None:
     assert build_parser().prog == "fmviz"
+
+
+def test_a_library_warning_under_the_cli_prints_as_python_prints_it(capsys):
+    # warnings.showwarning is called with (message, category, filename, lineno, file, line): a
+    # library's deprecation warning (Ray's, in a run on Ray) used to raise TypeError here
+    import warnings
+
+    from fmviz.cli import _one_line_warning
+    from fmviz.errors import InputWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.showwarning = _one_line_warning
+        warnings.warn_explicit("`old_knob` is deprecated", DeprecationWarning, "lib.py", 7)
+        warnings.warn_explicit("episode e1: no\n  frames", InputWarning, "fmviz/x.py", 3)
+    err = capsys.readouterr().err
+    assert "lib.py:7: DeprecationWarning: `old_knob` is deprecated" in err
+    assert "fmviz: warning: episode e1: no frames" in err
+    assert "fmviz/x.py" not in err

@@ -12,6 +12,7 @@ import argparse
 import sys
 import warnings
 from collections.abc import Sequence
+from typing import TextIO
 
 from fmviz.cli import _collect, _edit, _eval, _export, _monitor, _stages
 from fmviz.engine import STAGES, parse_spec
@@ -49,15 +50,22 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
 
 
 def _one_line_warning(
-    message: Warning | str, category: type[Warning], *args: object, **kwargs: object
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
 ) -> None:
-    """Input warnings as one ``fmviz: warning:`` line (no file and line of fmviz's source)."""
+    """Input warnings as one ``fmviz: warning:`` line (no file and line of fmviz's source); any
+    other warning (a library's deprecation) as Python prints it. A ``warnings.showwarning``."""
     from fmviz.errors import InputWarning
 
+    stream = file if file is not None else sys.stderr
     if issubclass(category, InputWarning):
-        print(f"fmviz: warning: {' '.join(str(message).split())}", file=sys.stderr)
+        print(f"fmviz: warning: {' '.join(str(message).split())}", file=stream)
     else:
-        sys.stderr.write(warnings.formatwarning(message, category, *args))  # type: ignore[arg-type]
+        stream.write(warnings.formatwarning(message, category, filename, lineno, line))
 
 
 def build_parser() -> argparse.ArgumentParser:

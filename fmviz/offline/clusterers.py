@@ -2,7 +2,9 @@
 
 Discovery needs to refit its clusterer once per candidate k, so a clusterer is a factory
 ``(k, seed) -> estimator``; estimators that choose their own number of clusters (HDBSCAN) are
-used as they are and their noise is handed to the nearest cluster.
+used as they are and their noise is handed to the nearest cluster. Once k is chosen, the final
+k-means partition can be a consensus of many (:func:`consensus_kmeans`). The label bookkeeping
+after clustering (clusters numbered by size, their centroids) lives here too.
 """
 
 from __future__ import annotations
@@ -11,10 +13,23 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from scipy import sparse
 from sklearn.base import clone
 from sklearn.cluster import AgglomerativeClustering, KMeans
+from sklearn.decomposition import TruncatedSVD
 
-__all__ = ["ClustererFactory", "absorb_noise", "describe_clusterer", "make_clusterer"]
+from fmviz.offline.embeddings import unit_rows
+
+__all__ = [
+    "ClustererFactory",
+    "absorb_noise",
+    "consensus_kmeans",
+    "describe_clusterer",
+    "make_clusterer",
+    "member_centroids",
+    "order_by_members",
+    "relabel_by_size",
+]
 
 
 #: A clusterer factory: number of clusters and seed -> an estimator with ``fit_predict``.
@@ -69,3 +84,65 @@ def absorb_noise(labels: np.ndarray, x: np.ndarray) -> np.ndarray:
 def describe_clusterer(spec: Any) -> str:
     """How a clusterer spec is recorded in provenance."""
     return spec if isinstance(spec, str) else repr(spec)
+
+
+#: Starts of each k-means fit in a consensus (the best of them by inertia is the fit). A single
+#: start often lands in a poor local optimum on small sets, and a consensus of poor partitions
+#: is poor: on the SYNTHETIC navigation sample (5 seeds), one start gave NMI 0.88 against 0.91
+#: for plain k-means; three gave 0.91, with the seed-to-seed spread halved.
+BASE_STARTS = 3
+
+
+def consensus_kmeans(x: np.ndarray, k: int, runs: int, seed: int = 0) -> np.ndarray:
+    """One partition into ``k`` clusters agreed by ``runs`` k-means partitions (evidence accumulation).
+
+    A single k-means fit on weakly clustered texts depends on its start: on the real crash
+    narratives one seed's clusters differ from the next seed's by as much as fmviz differs from
+    BERTopic. Like the paper's prompt ensemble, many partitions are aggregated into one: each
+    text becomes its memberships across ``runs`` k-means fits (:data:`BASE_STARTS` starts
+    each), texts that keep landing together lie close in that space (its Gram matrix is the
+    co-association matrix of Fred and Jain 2005, never built: a truncated SVD of the sparse
+    membership matrix stands in for it), and k-means there gives the consensus.
+    """
+    n = x.shape[0]
+    if runs < 2 or k < 2 or n <= k:
+        return np.asarray(KMeans(n_clusters=max(1, min(k, n)), n_init=10, random_state=seed).fit_predict(x))
+    starts = np.random.default_rng(seed).integers(0, 2**31 - 1, size=runs)
+    columns = [
+        KMeans(n_clusters=k, n_init=BASE_STARTS, random_state=int(start)).fit_predict(x) + r * k
+        for r, start in enumerate(starts)
+    ]
+    membership = sparse.csr_matrix(
+        (np.ones(n * runs, dtype=np.float32), (np.tile(np.arange(n), runs), np.concatenate(columns))),
+        shape=(n, runs * k),
+    )
+    z = TruncatedSVD(n_components=min(k, n - 1), random_state=seed).fit_transform(membership)
+    z /= np.maximum(np.linalg.norm(z, axis=1, keepdims=True), 1e-12)
+    return np.asarray(KMeans(n_clusters=k, n_init=10, random_state=seed).fit_predict(z))
+
+
+def relabel_by_size(raw: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Labels 0..k-1 ordered by size (ties: first appearance) and normalised centroids."""
+    values, first, counts = np.unique(raw, return_index=True, return_counts=True)
+    order = sorted(range(len(values)), key=lambda i: (-counts[i], first[i]))
+    mapping = {values[i]: rank for rank, i in enumerate(order)}
+    labels = np.array([mapping[v] for v in raw], dtype=int)
+    centroids = np.stack([x[labels == c].mean(axis=0) for c in range(len(values))])
+    return labels, unit_rows(centroids)
+
+
+def order_by_members(
+    labels: np.ndarray, named: np.ndarray, centroids: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Renumber clusters by members left once outliers are out ("C1" stays the largest)."""
+    k = len(centroids)
+    order = sorted(range(k), key=lambda c: (-int((named == c).sum()), c))
+    remap = np.empty(k, dtype=int)
+    remap[order] = np.arange(k)
+    return remap[labels], np.where(named >= 0, remap[np.maximum(named, 0)], -1), centroids[order]
+
+
+def member_centroids(x: np.ndarray, labels: np.ndarray, k: int, fallback: np.ndarray) -> np.ndarray:
+    """Normalised mean of each cluster's members (``fallback`` row for a cluster left with none)."""
+    rows = [x[labels == c].mean(axis=0) if (labels == c).any() else fallback[c] for c in range(k)]
+    return unit_rows(np.stack(rows)) if rows else fallback

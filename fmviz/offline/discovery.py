@@ -23,10 +23,19 @@ import numpy as np
 from sklearn.base import clone
 from threadpoolctl import threadpool_limits
 
-from fmviz.offline.clusterers import ClustererFactory, absorb_noise, describe_clusterer, make_clusterer
+from fmviz.offline.clusterers import (
+    ClustererFactory,
+    absorb_noise,
+    consensus_kmeans,
+    describe_clusterer,
+    make_clusterer,
+    member_centroids,
+    order_by_members,
+    relabel_by_size,
+)
 from fmviz.offline.debias import remove_source_signal
-from fmviz.offline.embeddings import Embedder, unit_rows
-from fmviz.offline.k_selection import K_RULES, WEAK_STRUCTURE, choose_k, default_max_k, silhouette_curve
+from fmviz.offline.embeddings import Embedder
+from fmviz.offline.k_selection import K_RULES, applied_rule, choose_k, default_max_k, silhouette_curve
 from fmviz.offline.keyphrases import ClusterDescription, KeyphraseRepresentation
 from fmviz.offline.lexical import LexicalFeatures
 from fmviz.offline.outliers import OutlierRule
@@ -119,6 +128,10 @@ class Discovery:
         Decides which texts are far from every cluster (default :class:`OutlierRule`, a robust
         fence on the cosine to the nearest centroid); they are left out of membership, names and
         centroids, and the threshold is kept for stage 3. ``None`` flags none.
+    consensus:
+        With k-means, the final partition (once k is chosen) is the consensus of this many
+        k-means fits (:func:`~fmviz.offline.clusterers.consensus_kmeans`), which
+        depends far less on the seed than one fit; 0 or 1 fits once.
     seed:
         Seed for the subsample, PCA and k-means: same inputs, same clusters.
 
@@ -143,6 +156,7 @@ class Discovery:
         lexical: LexicalFeatures | None = _DEFAULT,
         lexical_weight: float = 0.4,
         outliers: OutlierRule | None = _DEFAULT,
+        consensus: int = 30,
         seed: int = 0,
     ) -> None:
         if not 0 <= lexical_weight <= 1:
@@ -164,6 +178,7 @@ class Discovery:
         self.lexical = LexicalFeatures(seed=seed) if lexical is _DEFAULT else lexical
         self.lexical_weight = lexical_weight
         self.outliers = OutlierRule() if outliers is _DEFAULT else outliers
+        self.consensus = consensus if clusterer == "kmeans" else 0
         self.seed = seed
 
     def fit(
@@ -230,15 +245,15 @@ class Discovery:
         # many small k-means fits 10x slower; one thread is faster at these sizes
         with threadpool_limits(limits=1, user_api="openmp"):
             raw, chosen_k, curve = self._cluster(reduced, lo, hi)
-        kept_labels, centroids = _relabel_by_size(raw, x[keep])
+        kept_labels, centroids = relabel_by_size(raw, x[keep])
         kept_outliers, threshold = self._outliers(x[keep], kept_labels, centroids)
         labels = np.argmax(x @ centroids.T, axis=1)  # held-out texts: their nearest cluster
         labels[keep] = kept_labels
         outliers = held_out.copy()
         outliers[keep] = kept_outliers
         named = np.where(outliers, -1, labels)  # outliers neither name nor centre a cluster
-        labels, named, centroids = _order_by_members(labels, named, centroids)
-        centroids = _centroids(x, named, len(centroids), fallback=centroids)
+        labels, named, centroids = order_by_members(labels, named, centroids)
+        centroids = member_centroids(x, named, len(centroids), fallback=centroids)
         descriptions = self.representation.describe(texts, named, x, centroids, self.embedder)
         clusters = []
         members: dict[str, list[str]] = {}
@@ -257,6 +272,7 @@ class Discovery:
             "lexical": None if self.lexical is None else repr(self.lexical),
             "lexical_weight": self.lexical_weight if self.lexical is not None else 0.0,
             "clusterer": describe_clusterer(self.clusterer_spec),
+            "consensus_runs": self.consensus,
             "representation": getattr(self.representation, "params", lambda: repr(self.representation))(),
             "source_signal": debiasing,
             "k": len(clusters),
@@ -264,7 +280,7 @@ class Discovery:
             "k_selection": {
                 "metric": "silhouette (cosine)",
                 "rule": self.k_rule,
-                "applied": _applied_rule(curve, self.k_rule),
+                "applied": applied_rule(curve, self.k_rule),
                 "sample": int(min(n, self.selection_sample)),
                 "scores": {str(k): round(float(s), 4) for k, s in curve.items()},
                 "chosen": chosen_k,
@@ -337,13 +353,18 @@ class Discovery:
             return absorb_noise(labels, x), None, {}
         if n < 3 or lo == hi:
             k = max(1, min(lo, n))
-            return self._fit_k(x, k), k, {}
+            return self._final_fit(x, k), k, {}
         ks = range(max(2, lo), hi + 1)
         curve = silhouette_curve(x, ks, self._fit_k, sample=self.selection_sample, seed=self.seed)
         if not curve:
             return self._fit_k(x, lo), lo, {}
         best = choose_k(curve, self.k_rule, self.k_tolerance, n=n)
-        return self._fit_k(x, best), best, curve
+        return self._final_fit(x, best), best, curve
+
+    def _final_fit(self, x: np.ndarray, k: int) -> np.ndarray:
+        if self.consensus > 1 and k > 1:
+            return consensus_kmeans(x, k, self.consensus, self.seed)
+        return self._fit_k(x, k)
 
     def _fit_k(self, x: np.ndarray, k: int) -> np.ndarray:
         if k <= 1:
@@ -355,39 +376,6 @@ class Discovery:
 def text_hash(text: str) -> str:
     """A short fingerprint of a clustered text (stored per member in the provenance)."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
-
-
-def _relabel_by_size(raw: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Labels 0..k-1 ordered by size (ties: first appearance) and normalised centroids."""
-    values, first, counts = np.unique(raw, return_index=True, return_counts=True)
-    order = sorted(range(len(values)), key=lambda i: (-counts[i], first[i]))
-    mapping = {values[i]: rank for rank, i in enumerate(order)}
-    labels = np.array([mapping[v] for v in raw], dtype=int)
-    centroids = np.stack([x[labels == c].mean(axis=0) for c in range(len(values))])
-    return labels, unit_rows(centroids)
-
-
-def _applied_rule(curve: dict[int, float], rule: str) -> str:
-    if curve and max(curve.values()) <= WEAK_STRUCTURE:
-        return f"{rule}, at least sqrt(n/2): no silhouette above {WEAK_STRUCTURE} (weak structure at best)"
-    return rule
-
-
-def _order_by_members(
-    labels: np.ndarray, named: np.ndarray, centroids: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Renumber clusters by members left once outliers are out ("C1" stays the largest)."""
-    k = len(centroids)
-    order = sorted(range(k), key=lambda c: (-int((named == c).sum()), c))
-    remap = np.empty(k, dtype=int)
-    remap[order] = np.arange(k)
-    return remap[labels], np.where(named >= 0, remap[np.maximum(named, 0)], -1), centroids[order]
-
-
-def _centroids(x: np.ndarray, labels: np.ndarray, k: int, fallback: np.ndarray) -> np.ndarray:
-    """Normalised mean of each cluster's members (``fallback`` row for a cluster left with none)."""
-    rows = [x[labels == c].mean(axis=0) if (labels == c).any() else fallback[c] for c in range(k)]
-    return unit_rows(np.stack(rows)) if rows else fallback
 
 
 def _dedupe_names(clusters: list[Cluster]) -> None:

@@ -17,6 +17,7 @@ __all__ = [
     "MAX_MODES",
     "NO_STRUCTURE",
     "WEAK_STRUCTURE",
+    "applied_rule",
     "choose_k",
     "default_max_k",
     "silhouette_curve",
@@ -118,3 +119,10 @@ def silhouette_curve(
             continue
         curve[k] = float(silhouette_score(xs, labels, metric="cosine"))
     return curve
+
+
+def applied_rule(curve: dict[int, float], rule: str) -> str:
+    """How k was read off ``curve``, for provenance: ``rule``, and the size-rule floor if it applied."""
+    if curve and max(curve.values()) <= WEAK_STRUCTURE:
+        return f"{rule}, at least sqrt(n/2): no silhouette above {WEAK_STRUCTURE} (weak structure at best)"
+    return rule

@@ -48,7 +48,7 @@ GENERIC_WORDS = frozenset({
     # the words of reporting itself (cover notes, updates), which name no failure
     "filed", "dated", "notified", "initial", "unchanged", "submitted", "required", "amended",
     "parties", "contacted", "police", "original", "version", "days", "llc", "inc", "engaged", "near",
-    "content", "summary", "details",
+    "content", "summary", "details", "log", "logs", "logged", "excerpt",
 })
 #: Function words allowed inside a phrase, never at its ends ("struck from behind").
 _INNER = frozenset({
