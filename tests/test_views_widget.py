@@ -57,6 +57,17 @@ def test_shared_imports_are_inlined_into_the_module_anywidget_loads():
     assert "export function" not in esm.split("export default")[0]
 
 
+def test_a_shared_helpers_style_sheet_comes_with_it_once_and_only_to_its_importers():
+    from fmviz.views._widget import widget_css
+    from fmviz.views.ensemble_view import EnsembleView
+    from fmviz.views.taxonomy_heatmap import TaxonomyHeatmap
+
+    for view in (TaxonomyHeatmap, EnsembleView):  # both draw with widgets/_shared/heatmap.js
+        assert view._css.count(".fmviz-heatmap-card {") == 1
+        assert ".fmviz-heatmap-card-note" in view._css
+    assert ".fmviz-heatmap" not in widget_css("scrubber")  # imports no heatmap
+
+
 def test_saved_size_counts_buffers_as_base64():
     class Blob(ipywidgets.DOMWidget):
         data = traitlets.Bytes(b"").tag(sync=True)

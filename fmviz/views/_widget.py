@@ -43,6 +43,7 @@ __all__ = [
     "link",
     "saved_size",
     "widget_asset",
+    "widget_css",
     "widget_esm",
 ]
 
@@ -106,6 +107,26 @@ def widget_esm(name: str) -> str:
     return _SHARED_IMPORT.sub(inline, source)
 
 
+@cache
+def widget_css(name: str) -> str:
+    """The style sheet of widget ``name``, followed by that of each shared helper it imports
+    (``widgets/_shared/heatmap.css`` with ``heatmap.js``), so two widgets that draw the same
+    heatmap style it from one file.
+
+    Examples
+    --------
+    >>> ".fmviz-heatmap-card" in widget_css("taxonomy_heatmap")
+    True
+    """
+    parts = [widget_asset(name, ".css").read_text(encoding="utf-8")]
+    source = widget_asset(name, ".js").read_text(encoding="utf-8")
+    for shared in dict.fromkeys(_SHARED_IMPORT.findall(source)):
+        sheet = _assets_root() / "_shared" / f"{shared}.css"
+        if sheet.is_file():
+            parts.append(f"/* --- from widgets/_shared/{shared}.css */\n" + sheet.read_text(encoding="utf-8"))
+    return "\n".join(parts)
+
+
 class FmvizWidget(anywidget.AnyWidget):
     """Base class: a subclass names its front end with ``_widget_name`` and nothing else.
 
@@ -127,7 +148,7 @@ class FmvizWidget(anywidget.AnyWidget):
         name = cls.__dict__.get("_widget_name")
         if name:
             cls._esm = widget_esm(name)
-            cls._css = widget_asset(name, ".css").read_text(encoding="utf-8")
+            cls._css = widget_css(name)
         super().__init_subclass__(**kwargs)
 
     def to_png(self) -> bytes | None:
