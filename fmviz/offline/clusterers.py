@@ -105,8 +105,9 @@ def consensus_kmeans(x: np.ndarray, k: int, runs: int, seed: int = 0) -> np.ndar
     membership matrix stands in for it), and k-means there gives the consensus.
     """
     n = x.shape[0]
+    plain, _ = make_clusterer("kmeans")
     if runs < 2 or k < 2 or n <= k:
-        return np.asarray(KMeans(n_clusters=max(1, min(k, n)), n_init=10, random_state=seed).fit_predict(x))
+        return np.asarray(plain(max(1, min(k, n)), seed).fit_predict(x))
     starts = np.random.default_rng(seed).integers(0, 2**31 - 1, size=runs)
     columns = [
         KMeans(n_clusters=k, n_init=BASE_STARTS, random_state=int(start)).fit_predict(x) + r * k
@@ -118,7 +119,7 @@ def consensus_kmeans(x: np.ndarray, k: int, runs: int, seed: int = 0) -> np.ndar
     )
     z = TruncatedSVD(n_components=min(k, n - 1), random_state=seed).fit_transform(membership)
     z /= np.maximum(np.linalg.norm(z, axis=1, keepdims=True), 1e-12)
-    return np.asarray(KMeans(n_clusters=k, n_init=10, random_state=seed).fit_predict(z))
+    return np.asarray(plain(k, seed).fit_predict(z))
 
 
 def relabel_by_size(raw: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -287,19 +287,19 @@ def _is_subject(keyword: str, nouns: Collection[str] | None = None) -> bool:
         or any(w.endswith("ing") and w not in nouns for w in words)
     ):
         return False
-    # a fixed phrase may end on a generic word ("heavy truck", "safety driver"), never start on one
+    # a phrase may end on a generic word ("heavy truck", "safety driver"); a word alone may not
+    modifiers = words[:-1] if len(words) > 1 else words
     return (
         bool(words)
-        and words[0] not in GENERIC_WORDS
+        and not any(w in GENERIC_WORDS for w in modifiers)
         and all(
-            (w not in GENERIC_WORDS or i == len(words) - 1 > 0)
-            and w not in _STOP
+            w not in _STOP
             and len(w) > 2
             and w.isalpha()
             and not w.endswith("ly")
             and not is_cause_word(w)
             and not _HEADING.fullmatch(w)
-            for i, w in enumerate(words)
+            for w in words
         )
     )
 
